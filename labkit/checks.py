@@ -1,0 +1,6 @@
+"""Checks a learner can read: a tick and what is right, or a cross and what to do about it."""
+
+
+def check(condition: bool, ok: str, problem: str) -> bool:
+    print(f"✅ {ok}" if condition else f"❌ {problem}")
+    return condition

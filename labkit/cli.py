@@ -1,0 +1,144 @@
+"""The `labkit` command: the local cloud, headless lab runs, and teardown."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from typing import Any
+
+from .config import ConfigError, LabConfig
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as error:
+        print(f"labkit: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labkit", description="VPC Flow Logs lab kit")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    local = commands.add_parser("local", help="the embedded local cloud").add_subparsers(required=True, metavar="ACTION")
+    start = local.add_parser("start", help="start the local cloud on 127.0.0.1")
+    start.add_argument("--port", type=int, default=None, help="port to listen on (default 4580)")
+    start.add_argument("--detach", action="store_true", help="run in the background and return")
+    start.set_defaults(func=_local_start)
+    local.add_parser("status", help="is a local cloud running, and where").set_defaults(func=_local_status)
+    local.add_parser("stop", help="stop the detached local cloud").set_defaults(func=_local_stop)
+
+    run = commands.add_parser("run", help="run the notebooks headless with papermill")
+    run.add_argument("--target", default="local", help="local (default) or aws")
+    run.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 01,02")
+    run.add_argument("--keep", action="store_true", help="do not run teardown at the end")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                     help="a notebook parameter, as with papermill -p")
+    run.add_argument("--cell-timeout", type=int, default=600, help="seconds each cell may take")
+    run.set_defaults(func=_run)
+
+    teardown = commands.add_parser("teardown", help="remove everything the lab created")
+    for option in ("--target", "--region", "--run-id", "--name-prefix"):
+        teardown.add_argument(option, default=None)
+    teardown.set_defaults(func=_teardown)
+    return parser
+
+
+def _local_start(args: argparse.Namespace) -> int:
+    from .localcloud import server
+
+    port = args.port or server.DEFAULT_PORT
+    try:
+        if not args.detach:
+            current = server.running()
+            if current:
+                print(f"A local cloud is already running (pid {current.pid}).\nAWS_ENDPOINT_URL={current.endpoint}")
+                return 0
+            server.serve_forever(port)
+            return 0
+        info, started = server.start_detached(port)
+    except server.LocalCloudError as error:
+        print(f"labkit: {error}", file=sys.stderr)
+        return 1
+    if not started:
+        print(f"A local cloud is already running (pid {info.pid}).")
+    print(f"AWS_ENDPOINT_URL={info.endpoint}")
+    return 0
+
+
+def _local_status(_args: argparse.Namespace) -> int:
+    from .localcloud import server
+
+    info = server.running()
+    if info is None:
+        print("No local cloud is running. Start one with: labkit local start --detach")
+        return 1
+    print(f"running (pid {info.pid})\nAWS_ENDPOINT_URL={info.endpoint}")
+    return 0
+
+
+def _local_stop(_args: argparse.Namespace) -> int:
+    from .localcloud import server
+
+    info = server.stop()
+    print(f"Stopped the local cloud (pid {info.pid})." if info else "No local cloud was running.")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .runner import run_lab, summary_table
+
+    LabConfig.resolve(target=args.target)  # a wrong target fails here, before anything runs
+    only = [n.strip() for n in args.only.split(",")] if args.only else None
+    parameters = {name: _literal(value) for name, value in args.parameter}
+    try:
+        results, out_dir = run_lab(target=args.target, only=only, keep=args.keep,
+                                   parameters=parameters, cell_timeout=args.cell_timeout)
+    except ValueError as error:
+        print(f"labkit: {error}", file=sys.stderr)
+        return 2
+    print(summary_table(results))
+    print(f"Executed notebooks: {out_dir}")
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
+def _literal(value: str) -> Any:
+    """Parameter values typed as papermill types them: True/False/None/numbers, else a string."""
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+
+
+def _teardown(args: argparse.Namespace) -> int:
+    from . import teardown
+    from .localcloud import server
+    from .session import connect
+
+    config = LabConfig.resolve(target=args.target, region=args.region, run_id=args.run_id,
+                               name_prefix=args.name_prefix)
+    if config.target == "local" and server.running() is None and not _endpoint_set():
+        print("No local cloud is running: nothing to remove.")
+        return 0
+    removals = teardown.teardown(connect(config))
+    if not removals:
+        print("Nothing of this lab run was found: nothing to remove.")
+    for removal in removals:
+        print(f"{removal.status:<8} {removal.kind:<10} {removal.resource_id}")
+    return 0 if all(r.status == "removed" for r in removals) else 1
+
+
+def _endpoint_set() -> bool:
+    import os
+
+    from .localcloud import server
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    return bool(endpoint) and server.healthy(endpoint)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

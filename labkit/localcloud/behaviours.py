@@ -1,0 +1,18 @@
+"""Every AWS behaviour of the local cloud, attached to the API call AWS would answer.
+
+One line per behaviour: this is the map from an AWS operation to the module that does what AWS does.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import flow_log_setup
+from .app import LocalCloudApp
+
+
+def build_app() -> LocalCloudApp:
+    app = LocalCloudApp()
+    app.endpoint("health", lambda _request: {"status": "ok", "pid": os.getpid()})
+    app.after("ec2", "CreateFlowLogs", flow_log_setup.on_create_flow_logs)
+    return app

@@ -1,0 +1,189 @@
+"""Lifecycle of the local cloud: serve it, start it (in a thread or as a detached process), find
+the running one through its state file, and stop it. It only ever binds to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 4580
+START_TIMEOUT_S = 30.0
+
+
+class LocalCloudError(RuntimeError):
+    """A problem starting or reaching the local cloud, worded for the learner."""
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    port: int
+    pid: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def labkit_home() -> Path:
+    """Where the local cloud keeps its state file, log and outbox ($LABKIT_HOME, else ~/.labkit)."""
+    home = Path(os.environ.get("LABKIT_HOME") or Path.home() / ".labkit")
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def state_file() -> Path:
+    return labkit_home() / "localcloud.json"
+
+
+def log_file() -> Path:
+    return labkit_home() / "localcloud.log"
+
+
+# --- serving ---------------------------------------------------------------------------------
+
+class _QuietHandler(MotoRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:  # one line per AWS call is noise for learners
+        pass
+
+
+def make_local_server(port: int) -> BaseWSGIServer:
+    from .behaviours import build_app
+
+    check_port_free(port)
+    return make_server(HOST, port, build_app(), threaded=True, request_handler=_QuietHandler)
+
+
+def check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise LocalCloudError(
+                    f"Port {port} on {HOST} is already in use by another program. "
+                    f"Choose another port: labkit local start --port N"
+                ) from None
+            raise
+
+
+def serve_forever(port: int) -> None:
+    """Run the local cloud in this process until SIGTERM/SIGINT; record it in the state file."""
+    server = make_local_server(port)
+    info = ServerInfo(port=server.server_port, pid=os.getpid())
+    state_file().write_text(json.dumps(asdict(info)))
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    print(f"AWS_ENDPOINT_URL={info.endpoint}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _forget(info)
+
+
+class InProcessServer:
+    """The local cloud on a background thread of this process (tests, and `labkit run` without a
+    running local cloud). Port 0 picks a free port."""
+
+    def __init__(self, port: int = 0):
+        self._server = make_local_server(port)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.info = ServerInfo(port=self._server.server_port, pid=os.getpid())
+
+    @property
+    def endpoint(self) -> str:
+        return self.info.endpoint
+
+    def __enter__(self) -> InProcessServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._thread.join()
+        self._server.server_close()
+
+
+# --- finding, starting and stopping the detached server --------------------------------------
+
+def running() -> ServerInfo | None:
+    """The local cloud recorded in the state file, if it answers; a stale record is removed."""
+    try:
+        info = ServerInfo(**json.loads(state_file().read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+    if healthy(info.endpoint):
+        return info
+    state_file().unlink(missing_ok=True)
+    return None
+
+
+def healthy(endpoint: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_labkit/health", timeout=timeout) as response:
+            return json.load(response).get("status") == "ok"
+    except (OSError, ValueError):
+        return False
+
+
+def start_detached(port: int = DEFAULT_PORT) -> tuple[ServerInfo, bool]:
+    """Start the local cloud as a background process that outlives this one.
+
+    Returns (info, started): a local cloud that is already running is reported, not restarted.
+    """
+    current = running()
+    if current:
+        return current, False
+    check_port_free(port)
+    with open(log_file(), "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "labkit.localcloud", "serve", "--port", str(port)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LocalCloudError(f"The local cloud exited at start; see {log_file()}")
+        info = running()
+        if info and info.pid == process.pid:
+            return info, True
+        time.sleep(0.1)
+    process.terminate()
+    raise LocalCloudError(f"The local cloud did not answer within {START_TIMEOUT_S:.0f} s; see {log_file()}")
+
+
+def stop() -> ServerInfo | None:
+    """Stop the detached local cloud; returns what was stopped (None if none was running)."""
+    info = running()
+    if info is None:
+        return None
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and healthy(info.endpoint, timeout=0.5):
+        time.sleep(0.1)
+    _forget(info)
+    return info
+
+
+def _forget(info: ServerInfo) -> None:
+    try:
+        recorded = ServerInfo(**json.loads(state_file().read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return
+    if recorded == info:
+        state_file().unlink(missing_ok=True)

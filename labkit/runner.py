@@ -1,0 +1,118 @@
+"""Run the lab's notebooks headless with papermill, in order, and tear down at the end.
+
+Executed notebooks go to `runs/<UTC timestamp>/`; a failed one stays there for inspection, with the
+failing cell named in the summary. Later notebooks depend on earlier ones, so a failure stops the run
+(teardown still runs).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import papermill
+from papermill.exceptions import PapermillExecutionError
+
+TEARDOWN = "99_teardown"
+CELL_TIMEOUT_S = 600
+KERNEL = "python3"
+
+
+@dataclass
+class NotebookResult:
+    notebook: str
+    status: str  # "ok", "failed" or "skipped"
+    seconds: float = 0.0
+    detail: str = ""
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def lab_notebooks(notebooks_dir: Path, only: list[str] | None = None) -> list[Path]:
+    """The numbered notebooks before teardown, optionally only those whose number is in `only`."""
+    notebooks = sorted(p for p in notebooks_dir.glob("[0-9][0-9]_*.ipynb") if not p.stem.startswith(TEARDOWN))
+    if only:
+        unknown = set(only) - {p.name[:2] for p in notebooks}
+        if unknown:
+            raise ValueError(f"No notebook numbered {', '.join(sorted(unknown))} in {notebooks_dir}")
+        notebooks = [p for p in notebooks if p.name[:2] in only]
+    return notebooks
+
+
+def execute(notebook: Path, out_dir: Path, parameters: dict[str, Any], cell_timeout: int) -> NotebookResult:
+    started = time.monotonic()
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(out_dir / notebook.name), parameters=parameters,
+            kernel_name=KERNEL, cwd=str(notebook.parent), execution_timeout=cell_timeout,
+            progress_bar=False, log_output=False,
+        )
+    except PapermillExecutionError as error:
+        detail = f"cell In [{error.exec_count}] raised {error.ename}: {error.evalue}"
+        return NotebookResult(notebook.stem, "failed", time.monotonic() - started, detail)
+    except Exception as error:  # kernel died, timeout, bad notebook
+        return NotebookResult(notebook.stem, "failed", time.monotonic() - started, f"{type(error).__name__}: {error}")
+    return NotebookResult(notebook.stem, "ok", time.monotonic() - started)
+
+
+def run_lab(
+    target: str = "local",
+    only: list[str] | None = None,
+    keep: bool = False,
+    parameters: dict[str, Any] | None = None,
+    notebooks_dir: Path | None = None,
+    runs_dir: Path | None = None,
+    cell_timeout: int = CELL_TIMEOUT_S,
+) -> tuple[list[NotebookResult], Path]:
+    notebooks_dir = notebooks_dir or project_root() / "notebooks"
+    notebooks = lab_notebooks(notebooks_dir, only)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = (runs_dir or project_root() / "runs") / stamp
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parameters = {"target": target, **(parameters or {})}
+    os.environ["LABKIT_TARGET"] = target
+
+    started_cloud = _ensure_local_cloud() if target == "local" else False
+    results: list[NotebookResult] = []
+    try:
+        for notebook in notebooks:
+            if results and results[-1].status != "ok":
+                results.append(NotebookResult(notebook.stem, "skipped", detail="an earlier notebook failed"))
+                continue
+            results.append(execute(notebook, out_dir, parameters, cell_timeout))
+        if not keep:
+            results.append(execute(notebooks_dir / f"{TEARDOWN}.ipynb", out_dir, parameters, cell_timeout))
+    finally:
+        if started_cloud and not keep:
+            from .localcloud import server
+
+            server.stop()
+    return results, out_dir
+
+
+def _ensure_local_cloud() -> bool:
+    """Use the local cloud that is running (AWS_ENDPOINT_URL or the state file), else start one.
+    Returns True if this run started it."""
+    from .localcloud import server
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and server.healthy(endpoint):
+        return False
+    info, started = server.start_detached()
+    os.environ["AWS_ENDPOINT_URL"] = info.endpoint
+    return started
+
+
+def summary_table(results: list[NotebookResult]) -> str:
+    width = max([len("notebook")] + [len(r.notebook) for r in results])
+    lines = [f"{'notebook':<{width}}  {'status':<7}  {'seconds':>7}", f"{'-' * width}  {'-' * 7}  {'-' * 7}"]
+    for r in results:
+        seconds = f"{r.seconds:7.1f}" if r.status != "skipped" else f"{'-':>7}"
+        lines.append(f"{r.notebook:<{width}}  {r.status:<7}  {seconds}" + (f"  {r.detail}" if r.detail else ""))
+    return "\n".join(lines)

@@ -1,0 +1,194 @@
+"""Remove everything the lab created, in dependency order, and verify each removal with the
+service that owns the resource.
+
+Only resources that carry this lab run's tags are touched. Each kind of resource knows how to find
+the lab's instances, delete one, and tell whether it still exists. Later parts of the lab add their
+kinds to `KINDS`, in the place their dependencies require.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pandas as pd
+from botocore.exceptions import ClientError
+
+from .session import Lab
+
+VERIFY_TIMEOUT_S = 60.0
+
+
+class ResourceKind(Protocol):
+    label: str
+
+    def find(self, lab: Lab) -> list[str]: ...
+
+    def delete(self, lab: Lab, resource_id: str) -> None: ...
+
+    def exists(self, lab: Lab, resource_id: str) -> bool: ...
+
+
+def _error_code(error: ClientError) -> str:
+    return error.response["Error"]["Code"]
+
+
+class FlowLogs:
+    label = "flow log"
+
+    def find(self, lab: Lab) -> list[str]:
+        flow_logs = lab.client("ec2").describe_flow_logs(Filter=lab.config.ec2_filters())["FlowLogs"]
+        return [fl["FlowLogId"] for fl in flow_logs]
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        lab.client("ec2").delete_flow_logs(FlowLogIds=[resource_id])
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        return bool(lab.client("ec2").describe_flow_logs(FlowLogIds=[resource_id])["FlowLogs"])
+
+
+class LogGroups:
+    label = "log group"
+
+    def find(self, lab: Lab) -> list[str]:
+        logs = lab.client("logs")
+        name = lab.config.log_group
+        groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        return [g["logGroupName"] for g in groups
+                if g["logGroupName"] == name and lab.config.is_ours(logs.list_tags_log_group(logGroupName=name)["tags"])]
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        lab.client("logs").delete_log_group(logGroupName=resource_id)
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        groups = lab.client("logs").describe_log_groups(logGroupNamePrefix=resource_id)["logGroups"]
+        return any(g["logGroupName"] == resource_id for g in groups)
+
+
+class Roles:
+    label = "IAM role"
+
+    def find(self, lab: Lab) -> list[str]:
+        try:
+            role = lab.client("iam").get_role(RoleName=lab.config.role_name)["Role"]
+        except ClientError as error:
+            if _error_code(error) == "NoSuchEntity":
+                return []
+            raise
+        return [role["RoleName"]] if lab.config.is_ours(role.get("Tags")) else []
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        iam = lab.client("iam")
+        for policy_name in iam.list_role_policies(RoleName=resource_id)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=resource_id, PolicyName=policy_name)
+        for policy in iam.list_attached_role_policies(RoleName=resource_id)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=resource_id, PolicyArn=policy["PolicyArn"])
+        iam.delete_role(RoleName=resource_id)
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        try:
+            lab.client("iam").get_role(RoleName=resource_id)
+            return True
+        except ClientError as error:
+            if _error_code(error) == "NoSuchEntity":
+                return False
+            raise
+
+
+class Buckets:
+    label = "S3 bucket"
+
+    def find(self, lab: Lab) -> list[str]:
+        s3, name = lab.client("s3"), lab.bucket
+        try:
+            tags = s3.get_bucket_tagging(Bucket=name)["TagSet"]
+        except ClientError as error:
+            if _error_code(error) in ("NoSuchBucket", "NoSuchTagSet", "404"):
+                return []
+            raise
+        return [name] if lab.config.is_ours(tags) else []
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        s3 = lab.client("s3")
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=resource_id):
+            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                      for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            for start in range(0, len(doomed), 1000):
+                s3.delete_objects(Bucket=resource_id, Delete={"Objects": doomed[start:start + 1000], "Quiet": True})
+        for upload in s3.list_multipart_uploads(Bucket=resource_id).get("Uploads", []):
+            s3.abort_multipart_upload(Bucket=resource_id, Key=upload["Key"], UploadId=upload["UploadId"])
+        s3.delete_bucket(Bucket=resource_id)
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        try:
+            lab.client("s3").head_bucket(Bucket=resource_id)
+            return True
+        except ClientError as error:
+            if _error_code(error) in ("404", "NoSuchBucket"):
+                return False
+            raise
+
+
+class Vpcs:
+    label = "VPC"
+
+    def find(self, lab: Lab) -> list[str]:
+        return [v["VpcId"] for v in lab.client("ec2").describe_vpcs(Filters=lab.config.ec2_filters())["Vpcs"]]
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        lab.client("ec2").delete_vpc(VpcId=resource_id)
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        try:
+            return bool(lab.client("ec2").describe_vpcs(VpcIds=[resource_id])["Vpcs"])
+        except ClientError as error:
+            if _error_code(error) == "InvalidVpcID.NotFound":
+                return False
+            raise
+
+
+# Dependency order: what delivers into or lives inside a resource goes before it.
+KINDS: list[ResourceKind] = [FlowLogs(), LogGroups(), Roles(), Buckets(), Vpcs()]
+
+
+@dataclass
+class Removal:
+    kind: str
+    resource_id: str
+    status: str  # "removed", or what went wrong
+
+
+def teardown(lab: Lab, kinds: list[ResourceKind] | None = None) -> list[Removal]:
+    """Delete the lab run's resources kind by kind; each deletion is verified before the next kind."""
+    removals = []
+    for kind in KINDS if kinds is None else kinds:
+        for resource_id in kind.find(lab):
+            removals.append(Removal(kind.label, resource_id, _remove(lab, kind, resource_id)))
+    return removals
+
+
+def _remove(lab: Lab, kind: ResourceKind, resource_id: str) -> str:
+    try:
+        kind.delete(lab, resource_id)
+    except ClientError as error:
+        return f"not removed: {_error_code(error)}: {error.response['Error'].get('Message', '')}"
+    deadline = time.monotonic() + VERIFY_TIMEOUT_S
+    while kind.exists(lab, resource_id):
+        if time.monotonic() > deadline:
+            return f"still present after {VERIFY_TIMEOUT_S:.0f} s"
+        time.sleep(1)
+    return "removed"
+
+
+def report(removals: list[Removal]) -> pd.DataFrame:
+    return pd.DataFrame([vars(r) for r in removals], columns=["kind", "resource_id", "status"])
+
+
+def remaining(lab: Lab, kinds: list[ResourceKind] | None = None) -> dict[str, list[str]]:
+    """What of the lab run still exists, per kind (empty after a complete teardown)."""
+    return {kind.label: found for kind in (KINDS if kinds is None else kinds) if (found := kind.find(lab))}
+
+
+def as_dict(removals: list[Removal]) -> list[dict[str, Any]]:
+    return [vars(r) for r in removals]
