@@ -54,7 +54,8 @@ def execute(notebook: Path, out_dir: Path, parameters: dict[str, Any], cell_time
             progress_bar=False, log_output=False,
         )
     except PapermillExecutionError as error:
-        detail = f"cell In [{error.exec_count}] raised {error.ename}: {error.evalue}"
+        first_line = next((line for line in error.source.splitlines() if line.strip()), "")
+        detail = f"cell In [{error.exec_count}] `{first_line.strip()[:60]}` raised {error.ename}: {error.evalue}"
         return NotebookResult(notebook.stem, "failed", time.monotonic() - started, detail)
     except Exception as error:  # kernel died, timeout, bad notebook
         return NotebookResult(notebook.stem, "failed", time.monotonic() - started, f"{type(error).__name__}: {error}")

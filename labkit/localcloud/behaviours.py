@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 
-from . import flow_log_setup
+from . import flow_log_setup, moto_fixes
 from .app import LocalCloudApp
 
 
 def build_app() -> LocalCloudApp:
+    moto_fixes.apply()
     app = LocalCloudApp()
     app.endpoint("health", lambda _request: {"status": "ok", "pid": os.getpid()})
     app.after("ec2", "CreateFlowLogs", flow_log_setup.on_create_flow_logs)

@@ -1,0 +1,38 @@
+# The lab kit's commands. Only Python 3.11+ and make are needed: everything else goes into .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv lab test jupyter notebooks benchmarks clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# Run every notebook headless on the local cloud, then tear down; executed notebooks go to runs/.
+lab: venv
+	$(BIN)/labkit run
+
+# Unit tests, conformance tests, notebook tests, and nbval over the committed notebooks.
+test: venv
+	$(BIN)/python -m pytest
+
+# The local cloud in the background, and JupyterLab on the notebooks.
+jupyter: venv
+	$(BIN)/labkit local start --detach
+	$(BIN)/jupyter lab notebooks/
+
+# Re-execute the notebooks in place on a fresh local cloud (the committed outputs nbval compares).
+notebooks: venv
+	$(BIN)/python -m labkit.refresh
+
+benchmarks: venv
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,71 @@
+"""Test setup shared by every test.
+
+The committed notebooks run under nbval against a local cloud of their own, started here before any
+kernel: kernels inherit AWS_ENDPOINT_URL and LABKIT_HOME from this process. Unit tests never use it;
+they start their own (`local_cloud` fixture) or use moto's in-process mock.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from labkit.localcloud.server import InProcessServer
+
+_notebook_cloud: InProcessServer | None = None
+_notebook_home: tempfile.TemporaryDirectory | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _notebook_cloud, _notebook_home
+    if getattr(config.option, "nbval", False):
+        _notebook_home = tempfile.TemporaryDirectory(prefix="labkit-nbval-")
+        _notebook_cloud = InProcessServer().__enter__()
+        os.environ.update(LABKIT_HOME=_notebook_home.name, AWS_ENDPOINT_URL=_notebook_cloud.endpoint,
+                          LABKIT_TARGET="local")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _notebook_cloud:
+        _notebook_cloud.__exit__(None, None, None)
+    if _notebook_home:
+        _notebook_home.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Unit tests see no AWS configuration of the machine, and a LABKIT_HOME of their own."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
+                 "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LABKIT_TARGET", "LABKIT_REGION",
+                 "LABKIT_RUN_ID", "LABKIT_NAME_PREFIX", "LABKIT_CONFIRM_BILLABLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "labkit-home"))
+
+
+@pytest.fixture(scope="module")
+def local_cloud() -> Iterator[InProcessServer]:
+    """A fresh local cloud for one test module."""
+    with InProcessServer() as cloud:
+        yield cloud
+
+
+@pytest.fixture
+def local_env(local_cloud: InProcessServer, monkeypatch: pytest.MonkeyPatch) -> InProcessServer:
+    """Point boto3 (and labkit.connect) at this module's local cloud."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local_cloud.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return local_cloud
+
+
+@pytest.fixture
+def clients(local_env: InProcessServer):
+    """boto3 clients for the local cloud, by service name."""
+    return lambda service: boto3.client(service, region_name="us-east-1")

@@ -1,0 +1,67 @@
+"""The local cloud's lifecycle: loopback only, one per machine, a clear message when the port is taken."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from labkit.cli import main
+from labkit.localcloud import server
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_it_binds_to_loopback_only():
+    with server.InProcessServer() as cloud:
+        assert cloud._server.server_address[0] == "127.0.0.1"
+        assert cloud.endpoint.startswith("http://127.0.0.1:")
+
+
+def test_any_boto3_client_with_the_endpoint_and_dummy_credentials_works():
+    with server.InProcessServer() as cloud:
+        sts = boto3.client("sts", endpoint_url=cloud.endpoint, region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        assert sts.get_caller_identity()["Account"] == "123456789012"
+
+
+def test_a_taken_port_gives_a_clear_message(capsys):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        assert main(["local", "start", "--detach", "--port", str(port)]) == 1
+    error = capsys.readouterr().err
+    assert f"Port {port} on 127.0.0.1 is already in use" in error
+    assert "--port N" in error
+
+
+def test_detached_start_status_second_start_and_stop(capsys):
+    port = _free_port()
+    try:
+        assert main(["local", "start", "--detach", "--port", str(port)]) == 0
+        assert capsys.readouterr().out.strip() == f"AWS_ENDPOINT_URL=http://127.0.0.1:{port}"
+        assert main(["local", "start", "--detach", "--port", str(port)]) == 0
+        out = capsys.readouterr().out
+        assert "already running" in out and f"AWS_ENDPOINT_URL=http://127.0.0.1:{port}" in out
+        assert main(["local", "status"]) == 0
+        assert f"127.0.0.1:{port}" in capsys.readouterr().out
+    finally:
+        assert main(["local", "stop"]) == 0
+    assert "Stopped the local cloud" in capsys.readouterr().out
+    assert main(["local", "status"]) == 1
+    assert server.running() is None
+
+
+def test_the_cli_is_installed_as_a_console_script():
+    labkit = Path(sys.executable).parent / "labkit"
+    result = subprocess.run([str(labkit), "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "teardown" in result.stdout

@@ -1,0 +1,101 @@
+"""The notebooks as learners and CI meet them: clean committed outputs, idempotent runs, and the
+headless runner's behaviour on success and failure. (nbval re-runs the committed notebooks and
+compares their outputs; see pyproject.toml.)"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from labkit.cli import main
+from labkit.runner import execute, run_lab, summary_table
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+COMMITTED = sorted(NOTEBOOKS.glob("*.ipynb"))
+ABSOLUTE_PATH = re.compile(r"(?<![\w.])(/(home|root|tmp|work|Users|var|private)/|[A-Za-z]:\\\\)")
+ACCESS_KEY = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")
+
+
+def _texts(cell) -> list[str]:
+    texts = [cell.source]
+    for output in cell.get("outputs", []):
+        texts.append(output.get("text", ""))
+        texts.extend(str(v) for k, v in output.get("data", {}).items() if k.startswith("text/"))
+        texts.extend(output.get("traceback", []))
+    return texts
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_committed_notebook_is_clean(path):
+    notebook = nbformat.read(path, as_version=4)
+    assert notebook.metadata.kernelspec.name == "python3"
+    assert [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])], "needs a parameters cell"
+    for index, cell in enumerate(notebook.cells):
+        for text in _texts(cell):
+            assert not ABSOLUTE_PATH.search(text), f"cell {index} holds a machine path"
+            assert not ACCESS_KEY.search(text), f"cell {index} holds an AWS access key"
+        if cell.cell_type == "code":
+            assert cell.execution_count is not None, f"cell {index} was not run: refresh with `make notebooks`"
+            assert all(o.output_type != "error" for o in cell.outputs), f"cell {index} holds an error"
+            assert not any(o.get("name") == "stderr" for o in cell.outputs), f"cell {index} wrote to stderr"
+
+
+def _stdout(notebook_path: Path) -> str:
+    notebook = nbformat.read(notebook_path, as_version=4)
+    return "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_part1_runs_twice_without_duplicates_then_teardown_leaves_nothing(local_env, tmp_path):
+    for attempt in ("first", "second"):
+        out = tmp_path / attempt
+        out.mkdir()
+        result = execute(NOTEBOOKS / "01_flow_logs_setup.ipynb", out, {}, cell_timeout=120)
+        assert result.status == "ok", result.detail
+        assert "✅ Two flow logs, both ACTIVE." in _stdout(out / "01_flow_logs_setup.ipynb")
+    result = execute(NOTEBOOKS / "99_teardown.ipynb", tmp_path, {}, cell_timeout=120)
+    assert result.status == "ok", result.detail
+    assert "✅ Nothing of this lab run remains." in _stdout(tmp_path / "99_teardown.ipynb")
+
+
+def _notebook(path: Path, *sources: str) -> None:
+    parameters = new_code_cell("target = None", metadata={"tags": ["parameters"]})
+    notebook = new_notebook(cells=[parameters, *(new_code_cell(s) for s in sources)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+
+
+def test_a_failing_notebook_stops_the_run_names_the_cell_and_teardown_still_runs(local_env, tmp_path):
+    notebooks, marker = tmp_path / "notebooks", tmp_path / "teardown-ran"
+    notebooks.mkdir()
+    _notebook(notebooks / "01_ok.ipynb", "print('fine')")
+    _notebook(notebooks / "02_fails.ipynb", "x = 1", "raise ValueError('boom')")
+    _notebook(notebooks / "03_after.ipynb", "print('never')")
+    _notebook(notebooks / "99_teardown.ipynb", f"open({str(marker)!r}, 'w').write('yes')")
+
+    results, out_dir = run_lab(notebooks_dir=notebooks, runs_dir=tmp_path / "runs", cell_timeout=60)
+    assert [(r.notebook, r.status) for r in results] == [
+        ("01_ok", "ok"), ("02_fails", "failed"), ("03_after", "skipped"), ("99_teardown", "ok")]
+    assert results[1].detail == "cell In [4] `raise ValueError('boom')` raised ValueError: boom"
+    assert marker.read_text() == "yes"
+    assert (out_dir / "02_fails.ipynb").exists()  # kept for inspection
+    assert re.search(r"^02_fails +failed .*raised ValueError: boom$", summary_table(results), re.M)
+
+
+def test_only_and_keep_select_notebooks_and_skip_teardown(local_env, tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for name in ("01_a", "02_b", "99_teardown"):
+        _notebook(notebooks / f"{name}.ipynb", "print(1)")
+    results, _ = run_lab(only=["02"], keep=True, notebooks_dir=notebooks, runs_dir=tmp_path / "runs")
+    assert [r.notebook for r in results] == ["02_b"]
+    with pytest.raises(ValueError, match="No notebook numbered 07"):
+        run_lab(only=["07"], notebooks_dir=notebooks, runs_dir=tmp_path / "runs")
+
+
+def test_run_with_a_wrong_target_fails_before_running(capsys):
+    assert main(["run", "--target", "azure"]) == 2
+    assert "Unknown target 'azure'" in capsys.readouterr().err
