@@ -34,6 +34,24 @@ def _error_code(error: ClientError) -> str:
     return error.response["Error"]["Code"]
 
 
+class Instances:
+    label = "EC2 instance"
+
+    def find(self, lab: Lab) -> list[str]:
+        reservations = lab.client("ec2").describe_instances(Filters=[
+            *lab.config.ec2_filters(), {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}])
+        return [i["InstanceId"] for r in reservations["Reservations"] for i in r["Instances"]]
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        ec2 = lab.client("ec2")
+        ec2.terminate_instances(InstanceIds=[resource_id])
+        ec2.get_waiter("instance_terminated").wait(InstanceIds=[resource_id])
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        reservations = lab.client("ec2").describe_instances(InstanceIds=[resource_id])["Reservations"]
+        return any(i["State"]["Name"] != "terminated" for r in reservations for i in r["Instances"])
+
+
 class FlowLogs:
     label = "flow log"
 
@@ -130,26 +148,86 @@ class Buckets:
             raise
 
 
-class Vpcs:
-    label = "VPC"
+class _TaggedEc2:
+    """An EC2 resource kind found by the lab's tags with a Describe* call."""
+
+    label: str
+    describe: str  # e.g. "describe_subnets"
+    listing: str  # e.g. "Subnets"
+    id_key: str  # e.g. "SubnetId"
+    not_found: str  # e.g. "InvalidSubnetID.NotFound"
+
+    def _describe(self, lab: Lab, **kwargs: Any) -> list[dict[str, Any]]:
+        return getattr(lab.client("ec2"), self.describe)(**kwargs)[self.listing]
 
     def find(self, lab: Lab) -> list[str]:
-        return [v["VpcId"] for v in lab.client("ec2").describe_vpcs(Filters=lab.config.ec2_filters())["Vpcs"]]
-
-    def delete(self, lab: Lab, resource_id: str) -> None:
-        lab.client("ec2").delete_vpc(VpcId=resource_id)
+        return [item[self.id_key] for item in self._describe(lab, Filters=lab.config.ec2_filters())]
 
     def exists(self, lab: Lab, resource_id: str) -> bool:
         try:
-            return bool(lab.client("ec2").describe_vpcs(VpcIds=[resource_id])["Vpcs"])
+            return bool(self._describe(lab, **{f"{self.id_key}s": [resource_id]}))
         except ClientError as error:
-            if _error_code(error) == "InvalidVpcID.NotFound":
+            if _error_code(error) == self.not_found:
                 return False
             raise
 
 
+class SecurityGroups(_TaggedEc2):
+    label, describe, listing, id_key, not_found = (
+        "security group", "describe_security_groups", "SecurityGroups", "GroupId", "InvalidGroup.NotFound")
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        lab.client("ec2").delete_security_group(GroupId=resource_id)
+
+
+class RouteTables(_TaggedEc2):
+    label, describe, listing, id_key, not_found = (
+        "route table", "describe_route_tables", "RouteTables", "RouteTableId", "InvalidRouteTableID.NotFound")
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        ec2 = lab.client("ec2")
+        table = ec2.describe_route_tables(RouteTableIds=[resource_id])["RouteTables"][0]
+        for association in table.get("Associations", []):
+            if not association.get("Main"):
+                ec2.disassociate_route_table(AssociationId=association["RouteTableAssociationId"])
+        ec2.delete_route_table(RouteTableId=resource_id)
+
+
+class InternetGateways(_TaggedEc2):
+    label, describe, listing, id_key, not_found = (
+        "internet gateway", "describe_internet_gateways", "InternetGateways", "InternetGatewayId",
+        "InvalidInternetGatewayID.NotFound")
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        ec2 = lab.client("ec2")
+        gateway = ec2.describe_internet_gateways(InternetGatewayIds=[resource_id])["InternetGateways"][0]
+        for attachment in gateway.get("Attachments", []):
+            ec2.detach_internet_gateway(InternetGatewayId=resource_id, VpcId=attachment["VpcId"])
+        ec2.delete_internet_gateway(InternetGatewayId=resource_id)
+
+
+class Subnets(_TaggedEc2):
+    label, describe, listing, id_key, not_found = (
+        "subnet", "describe_subnets", "Subnets", "SubnetId", "InvalidSubnetID.NotFound")
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        lab.client("ec2").delete_subnet(SubnetId=resource_id)
+
+
+class Vpcs(_TaggedEc2):
+    label, describe, listing, id_key, not_found = ("VPC", "describe_vpcs", "Vpcs", "VpcId", "InvalidVpcID.NotFound")
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        lab.client("ec2").delete_vpc(VpcId=resource_id)
+
+
 # Dependency order: what delivers into or lives inside a resource goes before it.
-KINDS: list[ResourceKind] = [FlowLogs(), LogGroups(), Roles(), Buckets(), Vpcs()]
+KINDS: list[ResourceKind] = [
+    Instances(),  # first: an instance holds ENIs in the subnet and uses the security groups
+    FlowLogs(), LogGroups(), Roles(), Buckets(),
+    SecurityGroups(), RouteTables(), InternetGateways(), Subnets(),
+    Vpcs(),  # last: everything above lives in it
+]
 
 
 @dataclass
@@ -189,6 +267,3 @@ def remaining(lab: Lab, kinds: list[ResourceKind] | None = None) -> dict[str, li
     """What of the lab run still exists, per kind (empty after a complete teardown)."""
     return {kind.label: found for kind in (KINDS if kinds is None else kinds) if (found := kind.find(lab))}
 
-
-def as_dict(removals: list[Removal]) -> list[dict[str, Any]]:
-    return [vars(r) for r in removals]

@@ -1,0 +1,142 @@
+"""Flow-record delivery: what AWS does with the records of an ENI, for every flow log that covers it.
+
+A flow log covers an ENI when its resource is the ENI, the ENI's subnet or the ENI's VPC. Its
+TrafficType selects the records (ALL; ACCEPT or REJECT only), and only a flow log that can deliver
+(DeliverLogsStatus SUCCESS) delivers. S3 flow logs get files in AWS's layout (`s3_delivery`); CloudWatch
+Logs flow logs get one stream per ENI, created with the log group if AWS would have to create them.
+
+By default records are delivered at once, so the lab runs fast. `DeliveryDelays.realistic()` holds
+them back as AWS does (about 5 minutes to CloudWatch Logs, 10 to S3), for a realistic classroom.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import backends
+from .flow_records import parse_log_format
+from .s3_delivery import DeliveryOptions, S3Destination, S3FlowLog, deliver_to_s3, log_events
+
+
+@dataclass(frozen=True)
+class DeliveryDelays:
+    s3_seconds: float = 0.0
+    cloudwatch_seconds: float = 0.0
+
+    @classmethod
+    def realistic(cls) -> DeliveryDelays:
+        return cls(s3_seconds=600.0, cloudwatch_seconds=300.0)
+
+    @classmethod
+    def from_environment(cls) -> DeliveryDelays:
+        """LABKIT_DELIVERY=realistic reproduces AWS's delays; anything else delivers at once."""
+        return cls.realistic() if os.environ.get("LABKIT_DELIVERY") == "realistic" else cls()
+
+
+@dataclass
+class DeliveryReport:
+    """Records delivered per flow log id (what a caller can check against what it generated)."""
+
+    records: dict[str, int] = field(default_factory=dict)
+
+    def add(self, flow_log_id: str, count: int) -> None:
+        self.records[flow_log_id] = self.records.get(flow_log_id, 0) + count
+
+
+class FlowLogDelivery:
+    def __init__(self, delays: DeliveryDelays | None = None, clock: Callable[[], float] = time.time):
+        self.delays = delays or DeliveryDelays.from_environment()
+        self._clock = clock
+        self._pending: list[tuple[float, int, Callable[[], None]]] = []
+        self._sequence = 0
+        self._lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+
+    def deliver(self, account_id: str, region: str, records: pa.Table) -> DeliveryReport:
+        """Deliver a table of records (flow_records.RECORD_SCHEMA columns) of any ENIs."""
+        report = DeliveryReport()
+        ec2 = backends.ec2(account_id, region)
+        for eni in pc.unique(records.column("interface_id")).to_pylist():
+            of_eni = records.filter(pc.equal(records.column("interface_id"), eni))
+            for flow_log in covering_flow_logs(ec2, eni):
+                selected = select_traffic(of_eni, flow_log.traffic_type)
+                if selected.num_rows:
+                    self._schedule(flow_log, account_id, region, selected)
+                    report.add(flow_log.id, selected.num_rows)
+        return report
+
+    def _schedule(self, flow_log: Any, account_id: str, region: str, records: pa.Table) -> None:
+        if flow_log.log_destination_type == "s3":
+            delay, action = self.delays.s3_seconds, lambda: _to_s3(flow_log, account_id, region, records)
+        else:
+            delay, action = self.delays.cloudwatch_seconds, lambda: _to_cloudwatch(flow_log, account_id, region, records)
+        if delay <= 0:
+            action()
+            return
+        with self._lock:
+            self._sequence += 1
+            heapq.heappush(self._pending, (self._clock() + delay, self._sequence, action))
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run_pending, daemon=True)
+                self._worker.start()
+
+    def _run_pending(self) -> None:
+        while True:
+            with self._lock:
+                due = []
+                while self._pending and self._pending[0][0] <= self._clock():
+                    due.append(heapq.heappop(self._pending)[2])
+            for action in due:
+                action()
+            time.sleep(1.0)
+
+
+def covering_flow_logs(ec2: Any, eni_id: str) -> list[Any]:
+    """The flow logs whose resource is this ENI, its subnet or its VPC, that can deliver."""
+    try:
+        eni = ec2.get_network_interface(eni_id)
+    except Exception:  # an ENI that no longer exists: nothing covers it
+        return []
+    resources = {eni_id, eni.subnet.id, eni.subnet.vpc_id}
+    return [fl for fl in ec2.flow_logs.values()
+            if fl.resource_id in resources and fl.flow_log_status == "ACTIVE" and fl.deliver_logs_status == "SUCCESS"]
+
+
+def select_traffic(records: pa.Table, traffic_type: str) -> pa.Table:
+    """TrafficType ALL keeps every record; ACCEPT or REJECT keeps the records with that action."""
+    if traffic_type == "ALL":
+        return records
+    return records.filter(pc.equal(records.column("action"), traffic_type))
+
+
+def _to_s3(flow_log: Any, account_id: str, region: str, records: pa.Table) -> None:
+    destination = S3Destination.from_arn(flow_log.log_destination)
+    options = getattr(flow_log, "destination_options", None) or {}
+    target = S3FlowLog(flow_log_id=flow_log.id, account_id=account_id, region=region, destination=destination,
+                       log_format=parse_log_format(flow_log.log_format), options=DeliveryOptions.from_api(options))
+    s3 = backends.s3(account_id)
+
+    def put(key: str, body: bytes) -> None:
+        s3.put_object(destination.bucket, key, body)
+
+    deliver_to_s3(target, [records], put)
+
+
+def _to_cloudwatch(flow_log: Any, account_id: str, region: str, records: pa.Table) -> None:
+    logs = backends.logs(account_id, region)
+    group = flow_log.log_group_name
+    if group not in logs.groups:  # AWS creates the log group when the first records arrive
+        logs.create_log_group(group, tags={})
+    for stream, events in log_events(records, parse_log_format(flow_log.log_format)).items():
+        if stream not in logs.groups[group].streams:
+            logs.create_log_stream(group, stream)
+        logs.put_log_events(group, stream, events)

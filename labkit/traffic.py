@@ -1,0 +1,215 @@
+"""Part 2: the AeroSecure server, connection attempts, and the security-group swap.
+
+The server sits in a public subnet of the lab VPC with an internet gateway. Two security groups:
+one allows SSH (22/tcp) from the learner's address only, the other allows only HTTP (80/tcp).
+Swapping the first for the second turns the next SSH attempt from ACCEPT into REJECT.
+
+A connection attempt is the one learner-side action with no AWS API: on AWS it is a real TCP
+connection from this machine; on the local cloud, the local cloud decides the outcome from the
+instance's current security groups and network ACL, and delivers the flow records AWS would write.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .session import Lab
+
+SUBNET_CIDR = "10.0.1.0/24"
+LOCAL_LEARNER_ADDRESS = "203.0.113.10"  # a documentation-range address stands for you on the local cloud
+AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+INSTANCE_TYPE = "t3.nano"  # the smallest x86 Nitro type
+SELF_DESTRUCT_MINUTES = 120
+
+
+@dataclass(frozen=True)
+class Server:
+    instance_id: str
+    public_ip: str
+    private_ip: str
+    interface_id: str
+    subnet_id: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of one connection attempt, as the learner experiences it."""
+
+    source: str
+    destination: str
+    port: int
+    connected: bool
+    detail: str
+
+    def __str__(self) -> str:
+        verdict = "connected" if self.connected else "no connection"
+        return f"{self.source} -> {self.destination}:{self.port}/tcp: {verdict} ({self.detail})"
+
+
+# --- network ---------------------------------------------------------------------------------
+
+def ensure_public_subnet(lab: Lab, vpc_id: str) -> str:
+    """A subnet that gives instances a public IPv4 address, routed to the internet through an IGW."""
+    ec2, config = lab.client("ec2"), lab.config
+    subnets = ec2.describe_subnets(Filters=config.ec2_filters(config.name("AeroSecure public subnet")))["Subnets"]
+    if subnets:
+        return subnets[0]["SubnetId"]
+    lab.require_billable_ok("the public subnet and internet gateway")
+    zone = ec2.describe_availability_zones(Filters=[{"Name": "state", "Values": ["available"]}])["AvailabilityZones"][0]
+    subnet_id = ec2.create_subnet(
+        VpcId=vpc_id, CidrBlock=SUBNET_CIDR, AvailabilityZone=zone["ZoneName"],
+        TagSpecifications=config.tag_specifications("subnet", config.name("AeroSecure public subnet")),
+    )["Subnet"]["SubnetId"]
+    ec2.get_waiter("subnet_available").wait(SubnetIds=[subnet_id])
+    ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": True})
+    igw_id = ec2.create_internet_gateway(
+        TagSpecifications=config.tag_specifications("internet-gateway", config.name("AeroSecure IGW")),
+    )["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    route_table_id = ec2.create_route_table(
+        VpcId=vpc_id, TagSpecifications=config.tag_specifications("route-table", config.name("AeroSecure public routes")),
+    )["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=route_table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+    ec2.associate_route_table(RouteTableId=route_table_id, SubnetId=subnet_id)
+    return subnet_id
+
+
+def learner_address(lab: Lab, override: str | None = None) -> str:
+    """Your public IPv4 address: given, or 203.0.113.10 on the local cloud, or asked of AWS's checkip."""
+    if override:
+        return override
+    if lab.config.target == "local":
+        return LOCAL_LEARNER_ADDRESS
+    with urllib.request.urlopen("https://checkip.amazonaws.com", timeout=10) as response:
+        return response.read().decode().strip()
+
+
+def ensure_security_group(lab: Lab, vpc_id: str, name: str, description: str,
+                          ingress: list[dict[str, Any]]) -> str:
+    """A security group with exactly these ingress rules (IpPermissions as EC2 takes them)."""
+    ec2 = lab.client("ec2")
+    found = ec2.describe_security_groups(Filters=[*lab.config.ec2_filters(name), {"Name": "vpc-id", "Values": [vpc_id]}])
+    if found["SecurityGroups"]:
+        group = found["SecurityGroups"][0]
+        if _comparable(group["IpPermissions"]) != _comparable(ingress):
+            if group["IpPermissions"]:
+                ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
+            ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=ingress)
+        return group["GroupId"]
+    group_id = ec2.create_security_group(
+        GroupName=name, Description=description, VpcId=vpc_id,
+        TagSpecifications=lab.config.tag_specifications("security-group", name))["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=ingress)
+    return group_id
+
+
+def _comparable(permissions: list[dict[str, Any]]) -> list[tuple]:
+    return sorted((p.get("IpProtocol"), p.get("FromPort"), p.get("ToPort"),
+                   tuple(sorted(r["CidrIp"] for r in p.get("IpRanges", [])))) for p in permissions)
+
+
+# --- the server ------------------------------------------------------------------------------
+
+def ensure_server(lab: Lab, subnet_id: str, security_group_id: str) -> Server:
+    """The AeroSecure server: one small instance that terminates itself after a timer on AWS."""
+    ec2, name = lab.client("ec2"), lab.config.server_name
+    running = ec2.describe_instances(Filters=[*lab.config.ec2_filters(name),
+                                              {"Name": "instance-state-name", "Values": ["pending", "running"]}])
+    instances = [i for r in running["Reservations"] for i in r["Instances"]]
+    if not instances:
+        lab.require_billable_ok(f"the EC2 instance {name!r} ({INSTANCE_TYPE})")
+        image_id = lab.client("ssm").get_parameter(Name=AMI_PARAMETER)["Parameter"]["Value"]
+        instance = ec2.run_instances(
+            ImageId=image_id, InstanceType=INSTANCE_TYPE, MinCount=1, MaxCount=1,
+            SubnetId=subnet_id, SecurityGroupIds=[security_group_id],
+            InstanceInitiatedShutdownBehavior="terminate",  # shutting down = terminated: no cost left behind
+            UserData=f"#!/bin/bash\nshutdown -h +{SELF_DESTRUCT_MINUTES}\n",  # self-destruct timer
+            MetadataOptions={"HttpTokens": "required"},
+            TagSpecifications=[*lab.config.tag_specifications("instance", name),
+                               *lab.config.tag_specifications("volume", name)],
+        )["Instances"][0]
+        instances = [instance]
+    instance_id = instances[0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id])
+    return describe_server(lab, instance_id)
+
+
+def describe_server(lab: Lab, instance_id: str) -> Server:
+    instance = lab.client("ec2").describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    eni = next(n for n in instance["NetworkInterfaces"] if n["Attachment"]["DeviceIndex"] == 0)
+    return Server(instance_id=instance_id, public_ip=instance.get("PublicIpAddress", ""),
+                  private_ip=instance["PrivateIpAddress"], interface_id=eni["NetworkInterfaceId"],
+                  subnet_id=instance["SubnetId"])
+
+
+def security_groups_of(lab: Lab, instance_id: str) -> list[str]:
+    """The group names on the instance now (what the console's Security tab shows)."""
+    instance = lab.client("ec2").describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    return [g["GroupName"] for g in instance["SecurityGroups"]]
+
+
+def replace_security_groups(lab: Lab, instance_id: str, group_ids: list[str]) -> list[str]:
+    """Console: Actions → Security → Change security groups. Returns the group names now attached."""
+    lab.client("ec2").modify_instance_attribute(InstanceId=instance_id, Groups=group_ids)
+    return security_groups_of(lab, instance_id)
+
+
+# --- connection attempts ---------------------------------------------------------------------
+
+def attempt_connection(lab: Lab, server: Server, port: int = 22, source: str | None = None,
+                       timeout_s: float = 5.0) -> Attempt:
+    """Try a TCP connection (SSH is 22/tcp) from the learner to the server's public address."""
+    if not server.public_ip:
+        raise ValueError(f"Instance {server.instance_id} has no public IPv4 address: it cannot be reached "
+                         f"from the internet. Launch it in the public subnet.")
+    source = learner_address(lab, source)
+    if lab.config.target == "aws":
+        return _tcp_connect(source, server.public_ip, port, timeout_s)
+    outcome = local_cloud_request(lab, "connect", {
+        "source": source, "destination": server.public_ip, "port": port, "protocol": "tcp"})
+    return Attempt(source, server.public_ip, port, outcome["connected"], outcome["detail"])
+
+
+def _tcp_connect(source: str, host: str, port: int, timeout_s: float) -> Attempt:
+    started = time.monotonic()
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return Attempt(source, host, port, True, f"handshake in {1000 * (time.monotonic() - started):.0f} ms")
+    except socket.timeout:
+        return Attempt(source, host, port, False, f"timed out after {timeout_s:.0f} s: the packets were dropped")
+    except OSError as error:
+        return Attempt(source, host, port, False, f"failed: {error.strerror or error}")
+
+
+def local_cloud_request(lab: Lab, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Ask the local cloud to simulate a learner-side action (local target only)."""
+    if not lab.endpoint:
+        raise RuntimeError(f"{endpoint!r} is a local-cloud action; target is {lab.config.target!r}")
+    request = urllib.request.Request(f"{lab.endpoint}/_labkit/{endpoint}", data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        raise ValueError(json.load(error).get("error", str(error))) from None
+
+
+def wait_for_records(fetch: Any, expected: Any, timeout_s: float, poll_s: float = 2.0) -> Any:
+    """Poll `fetch()` until `expected(result)` holds (records take time to arrive on AWS)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = fetch()
+        if expected(result) or time.monotonic() > deadline:
+            return result
+        time.sleep(poll_s)
+
+
+def is_missing(error: ClientError, *codes: str) -> bool:
+    return error.response["Error"]["Code"] in codes
