@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 
 from . import flow_log_setup, moto_fixes
+from .delivery import FlowLogDelivery
+from .traffic_simulation import BackgroundTraffic
 from .app import LocalCloudApp
 
 
@@ -16,4 +18,7 @@ def build_app() -> LocalCloudApp:
     app = LocalCloudApp()
     app.endpoint("health", lambda _request: {"status": "ok", "pid": os.getpid()})
     app.after("ec2", "CreateFlowLogs", flow_log_setup.on_create_flow_logs)
+
+    delivery = FlowLogDelivery()
+    app.endpoint("background-traffic", BackgroundTraffic(delivery))
     return app
