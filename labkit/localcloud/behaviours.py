@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from . import flow_log_setup, moto_fixes
+from . import flow_log_setup, insights_api, moto_fixes
 from .delivery import FlowLogDelivery
 from .traffic_simulation import BackgroundTraffic
 from .app import LocalCloudApp
@@ -21,4 +21,5 @@ def build_app() -> LocalCloudApp:
 
     delivery = FlowLogDelivery()
     app.endpoint("background-traffic", BackgroundTraffic(delivery))
+    insights_api.register(app)
     return app
