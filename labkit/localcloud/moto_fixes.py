@@ -10,19 +10,24 @@ from moto.ec2.models.flow_logs import FlowLogsBackend
 from moto.ec2.models.instances import InstanceBackend
 
 
+_applied = False
+
+
 def apply() -> None:
+    """Patch moto's classes, once per process."""
+    global _applied
+    if _applied:
+        return
+    _applied = True
+    _create_flow_logs_checks_the_log_format()
     _s3_flow_log_destination_may_have_a_folder()
     _modify_instance_groups_replaces_the_eni_groups()
 
 
 def _patch(owner: type, name: str, make: Any) -> None:
-    """Replace owner.name with make(original), once."""
+    """Replace owner.name with make(original)."""
     original = getattr(owner, name)
-    if getattr(original, "labkit_fixed", False):
-        return
-    fixed = functools.wraps(original)(make(original))
-    fixed.labkit_fixed = True
-    setattr(owner, name, fixed)
+    setattr(owner, name, functools.wraps(original)(make(original)))
 
 
 def _modify_instance_groups_replaces_the_eni_groups() -> None:
@@ -39,6 +44,25 @@ def _modify_instance_groups_replaces_the_eni_groups() -> None:
         return modify_instance_security_groups
 
     _patch(InstanceBackend, "modify_instance_security_groups", make)
+
+
+def _create_flow_logs_checks_the_log_format() -> None:
+    """AWS refuses a LogFormat with an unknown field (InvalidParameter) and creates nothing; moto
+    stores any text."""
+    from moto.ec2.exceptions import EC2ClientError
+
+    from .flow_records import FlowLogFormatError, parse_log_format
+
+    def make(original: Any) -> Any:
+        def create_flow_logs(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                parse_log_format(kwargs.get("log_format"))
+            except FlowLogFormatError as error:
+                raise EC2ClientError(error.code, error.message) from None
+            return original(self, *args, **kwargs)
+        return create_flow_logs
+
+    _patch(FlowLogsBackend, "create_flow_logs", make)
 
 
 def _s3_flow_log_destination_may_have_a_folder() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from labkit.localcloud.flow_log_setup import merged_log_delivery_policy, trusts_flow_logs
 
@@ -152,3 +153,24 @@ def test_a_good_role_delivers_even_before_the_log_group_exists(clients, vpc_and_
     flow_log = _cw_flow_log(clients("ec2"), vpc_and_bucket[0], role["Arn"], group="created-on-first-delivery")
     assert flow_log["DeliverLogsStatus"] == "SUCCESS"
     assert "DeliverLogsErrorMessage" not in flow_log
+
+
+def test_a_log_format_with_an_unknown_field_is_refused_and_nothing_is_created(clients, vpc_and_bucket):
+    ec2 = clients("ec2")
+    vpc_id, bucket = vpc_and_bucket
+    before = len(ec2.describe_flow_logs()["FlowLogs"])
+    with pytest.raises(ClientError) as error:
+        ec2.create_flow_logs(ResourceType="VPC", ResourceIds=[vpc_id], TrafficType="ALL", LogDestinationType="s3",
+                             LogDestination=f"arn:aws:s3:::{bucket}", LogFormat="${version} ${srcaddr} ${no-such-field}")
+    assert error.value.response["Error"]["Code"] == "InvalidParameter"
+    assert len(ec2.describe_flow_logs()["FlowLogs"]) == before
+
+
+def test_a_custom_log_format_is_kept(clients, vpc_and_bucket):
+    ec2 = clients("ec2")
+    vpc_id, bucket = vpc_and_bucket
+    log_format = "${version} ${vpc-id} ${srcaddr} ${dstaddr} ${action} ${flow-direction}"
+    flow_log_id = ec2.create_flow_logs(ResourceType="VPC", ResourceIds=[vpc_id], TrafficType="REJECT",
+                                       LogDestinationType="s3", LogDestination=f"arn:aws:s3:::{bucket}/custom/",
+                                       LogFormat=log_format)["FlowLogIds"][0]
+    assert ec2.describe_flow_logs(FlowLogIds=[flow_log_id])["FlowLogs"][0]["LogFormat"] == log_format
