@@ -11,12 +11,17 @@ from .config import ConfigError, LabConfig
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .localcloud.server import LocalCloudError
+
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as error:
         print(f"labkit: {error}", file=sys.stderr)
         return 2
+    except LocalCloudError as error:
+        print(f"labkit: {error}", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,18 +56,14 @@ def _local_start(args: argparse.Namespace) -> int:
     from .localcloud import server
 
     port = args.port or server.DEFAULT_PORT
-    try:
-        if not args.detach:
-            current = server.running()
-            if current:
-                print(f"A local cloud is already running (pid {current.pid}).\nAWS_ENDPOINT_URL={current.endpoint}")
-                return 0
-            server.serve_forever(port)
+    if not args.detach:
+        current = server.running()
+        if current:
+            print(f"A local cloud is already running (pid {current.pid}).\nAWS_ENDPOINT_URL={current.endpoint}")
             return 0
-        info, started = server.start_detached(port)
-    except server.LocalCloudError as error:
-        print(f"labkit: {error}", file=sys.stderr)
-        return 1
+        server.serve_forever(port)
+        return 0
+    info, started = server.start_detached(port)
     if not started:
         print(f"A local cloud is already running (pid {info.pid}).")
     print(f"AWS_ENDPOINT_URL={info.endpoint}")

@@ -52,6 +52,8 @@ def execute(notebook: Path, out_dir: Path, parameters: dict[str, Any], cell_time
             str(notebook), str(out_dir / notebook.name), parameters=parameters,
             kernel_name=KERNEL, cwd=str(notebook.parent), execution_timeout=cell_timeout,
             progress_bar=False, log_output=False,
+            # The kernel listens on loopback only; its "TCP without encryption" warning is noise here.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as error:
         first_line = next((line for line in error.source.splitlines() if line.strip()), "")

@@ -146,7 +146,7 @@ def start_detached(port: int = DEFAULT_PORT) -> tuple[ServerInfo, bool]:
 
     Returns (info, started): a local cloud that is already running is reported, not restarted.
     """
-    current = running()
+    current = running() or _adopt(port)
     if current:
         return current, False
     check_port_free(port)
@@ -165,6 +165,17 @@ def start_detached(port: int = DEFAULT_PORT) -> tuple[ServerInfo, bool]:
         time.sleep(0.1)
     process.terminate()
     raise LocalCloudError(f"The local cloud did not answer within {START_TIMEOUT_S:.0f} s; see {log_file()}")
+
+
+def _adopt(port: int) -> ServerInfo | None:
+    """A local cloud already answering on this port (started with another LABKIT_HOME): use it."""
+    endpoint = f"http://{HOST}:{port}"
+    if not healthy(endpoint):
+        return None
+    with urllib.request.urlopen(f"{endpoint}/_labkit/health", timeout=2) as response:
+        info = ServerInfo(port=port, pid=int(json.load(response)["pid"]))
+    state_file().write_text(json.dumps(asdict(info)))
+    return info
 
 
 def stop() -> ServerInfo | None:
