@@ -1,40 +1,14 @@
-"""Test setup shared by every test.
-
-The committed notebooks run under nbval against a local cloud of their own, started here before any
-kernel: kernels inherit AWS_ENDPOINT_URL and LABKIT_HOME from this process. Unit tests never use it;
-they start their own (`local_cloud` fixture) or use moto's in-process mock.
-"""
+"""Fixtures for the unit tests: an isolated environment, and local clouds of their own (the notebooks'
+local cloud is started by the root conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 
 import boto3
 import pytest
 
 from labkit.localcloud.server import InProcessServer
-
-_notebook_cloud: InProcessServer | None = None
-_notebook_home: tempfile.TemporaryDirectory | None = None
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    global _notebook_cloud, _notebook_home
-    if getattr(config.option, "nbval", False):
-        _notebook_home = tempfile.TemporaryDirectory(prefix="labkit-nbval-")
-        _notebook_cloud = InProcessServer().__enter__()
-        os.environ.update(LABKIT_HOME=_notebook_home.name, AWS_ENDPOINT_URL=_notebook_cloud.endpoint,
-                          LABKIT_TARGET="local")
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if _notebook_cloud:
-        _notebook_cloud.__exit__(None, None, None)
-    if _notebook_home:
-        _notebook_home.cleanup()
-
 
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:

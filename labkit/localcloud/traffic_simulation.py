@@ -1,9 +1,13 @@
-"""Learner-side traffic that has no AWS API: background internet noise against the lab's network
-interfaces. Its flow records go through the same delivery path as any other traffic.
+"""Learner-side traffic that has no AWS API: connection attempts from the learner's address, and
+background internet noise against the lab's network interfaces. The network model decides what
+passes (security groups, network ACLs, connection tracking); the flow records go through the same
+delivery path as any other traffic.
 """
 
 from __future__ import annotations
 
+import random
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,9 +17,65 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from . import backends
 from .background_traffic import NetworkInterface, generate_background_traffic
 from .delivery import FlowLogDelivery, covering_flow_logs
+from .ec2_view import interface_by_public_ip, interface_view
+from .flow_records import records_to_table
+from .network import ConnectionTracker, Peer, Traffic, Unreachable
 
 # Nitro instances aggregate over at most 60 s whatever MaxAggregationInterval says (the lab's are Nitro).
 AGGREGATION_INTERVAL = 60
+
+
+class ConnectionAttempts:
+    """Control endpoint `connect`: {region, source, destination (a public IPv4), port, [keep_open]}.
+
+    An accepted connection is a short session (handshake, a few KB each way, close) unless
+    `keep_open`, in which case it stays tracked and later calls with its `session` send more on it,
+    whatever the security groups say by then."""
+
+    def __init__(self, delivery: FlowLogDelivery, clock: Callable[[], float] = time.time):
+        self.delivery = delivery
+        self.clock = clock
+        self.tracker = ConnectionTracker()
+        self._attempts = 0
+        self._busy_until = 0  # a learner makes one attempt at a time: a blocked one waits out its timeout
+        self._lock = threading.Lock()
+
+    def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
+        region = request.get("region", "us-east-1")
+        ec2 = backends.ec2(DEFAULT_ACCOUNT_ID, region)
+        try:
+            eni = interface_by_public_ip(ec2, request["destination"])
+        except LookupError as error:
+            raise ValueError(str(error)) from None
+        port = int(request.get("port", 22))
+        with self._lock:
+            now = max(int(self.clock()), self._busy_until)
+            self._attempts += 1
+            # Seeded by the attempt, so a fresh local cloud replays the same ports and byte counts.
+            rng = random.Random(f"{request['source']}>{eni.private_ip_address}:{port}#{self._attempts}")
+            interface = interface_view(ec2, eni)
+            try:
+                attempt = self.tracker.connect(Peer.internet(request["source"]), interface, port, at=now, rng=rng)
+            except Unreachable as error:
+                raise ValueError(str(error)) from None
+            traffic: Traffic = attempt.traffic
+            if attempt.accepted:
+                traffic += self.tracker.send(attempt.session_id, interface, at=now + 1, rng=rng)
+                if not request.get("keep_open"):
+                    traffic += self.tracker.close(attempt.session_id, interface, at=now + 2)
+            self._busy_until = max(p.packet.time for p in traffic.packets) + 1
+        records = traffic.flow_records(AGGREGATION_INTERVAL)
+        delivered = self.delivery.deliver(DEFAULT_ACCOUNT_ID, region, records_to_table(records)) if records else None
+        syns = sum(1 for p in traffic.packets if p.packet.tcp_flags == 2 and p.packet.direction == "ingress")
+        return {
+            "connected": attempt.accepted,
+            "detail": ("handshake completed; session exchanged data and closed" if attempt.accepted and not
+                       request.get("keep_open") else "handshake completed; session open" if attempt.accepted else
+                       f"timed out: {syns} SYN packets got no answer"),
+            "session": attempt.session_id if request.get("keep_open") else None,
+            "records": len(records),
+            "delivered": delivered.records if delivered else {},
+        }
 
 
 class BackgroundTraffic:
