@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     start.set_defaults(func=_local_start)
     local.add_parser("status", help="is a local cloud running, and where").set_defaults(func=_local_status)
     local.add_parser("stop", help="stop the detached local cloud").set_defaults(func=_local_stop)
+    mail = local.add_parser("mail", help="list the emails the local cloud sent (its outbox)")
+    mail.add_argument("--json", action="store_true", help="print them as JSON, with their bodies")
+    mail.set_defaults(func=_local_mail)
 
     run = commands.add_parser("run", help="run the notebooks headless with papermill")
     run.add_argument("--target", default="local", help="local (default) or aws")
@@ -86,6 +89,24 @@ def _local_stop(_args: argparse.Namespace) -> int:
 
     info = server.stop()
     print(f"Stopped the local cloud (pid {info.pid})." if info else "No local cloud was running.")
+    return 0
+
+
+def _local_mail(args: argparse.Namespace) -> int:
+    """Reads the outbox (a Maildir) directly, so it works whether or not the local cloud is running."""
+    import json
+
+    from .localcloud.sns_email import Outbox
+
+    outbox = Outbox()
+    emails = outbox.emails()
+    if args.json:
+        print(json.dumps([email.as_dict() for email in emails], indent=2, ensure_ascii=False))
+        return 0
+    if not emails:
+        print(f"No email in {outbox.path}.")
+    for email in emails:
+        print(f"{email.date:%Y-%m-%d %H:%M:%S}  {email.recipient}  {email.subject}  (from {email.sender})")
     return 0
 
 

@@ -221,9 +221,100 @@ class Vpcs(_TaggedEc2):
         lab.client("ec2").delete_vpc(VpcId=resource_id)
 
 
+class Alarms:
+    label = "CloudWatch alarm"
+
+    def find(self, lab: Lab) -> list[str]:
+        cloudwatch = lab.client("cloudwatch")
+        names = []
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"]):
+            for alarm in page["MetricAlarms"]:
+                if lab.config.is_ours(cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"]):
+                    names.append(alarm["AlarmName"])
+        return names
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        lab.client("cloudwatch").delete_alarms(AlarmNames=[resource_id])
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        return bool(lab.client("cloudwatch").describe_alarms(AlarmNames=[resource_id])["MetricAlarms"])
+
+
+class MetricFilters:
+    """The metric filters of the lab's log groups, as `log-group:filter-name` (neither may hold a colon)."""
+
+    label = "metric filter"
+
+    def find(self, lab: Lab) -> list[str]:
+        return [f"{group}:{f['filterName']}" for group in LogGroups().find(lab) for f in self._filters(lab, group)]
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        group, name = resource_id.rsplit(":", 1)
+        lab.client("logs").delete_metric_filter(logGroupName=group, filterName=name)
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        group, name = resource_id.rsplit(":", 1)
+        return any(f["filterName"] == name for f in self._filters(lab, group))
+
+    def _filters(self, lab: Lab, group: str) -> list[dict[str, Any]]:
+        try:
+            return lab.client("logs").describe_metric_filters(logGroupName=group)["metricFilters"]
+        except ClientError as error:
+            if _error_code(error) == "ResourceNotFoundException":
+                return []
+            raise
+
+
+class SnsTopics:
+    label = "SNS topic"
+
+    def find(self, lab: Lab) -> list[str]:
+        sns = lab.client("sns")
+        return [topic["TopicArn"] for page in sns.get_paginator("list_topics").paginate() for topic in page["Topics"]
+                if lab.config.is_ours(sns.list_tags_for_resource(ResourceArn=topic["TopicArn"])["Tags"])]
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        lab.client("sns").delete_topic(TopicArn=resource_id)  # pending subscriptions go with it
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        try:
+            lab.client("sns").get_topic_attributes(TopicArn=resource_id)
+            return True
+        except ClientError as error:
+            if _error_code(error) in ("NotFound", "NotFoundException"):
+                return False
+            raise
+
+
+class SnsSubscriptions:
+    """Confirmed subscriptions of the lab's topics (a pending one cannot be removed; it goes with its topic)."""
+
+    label = "SNS subscription"
+
+    def find(self, lab: Lab) -> list[str]:
+        sns = lab.client("sns")
+        return [subscription["SubscriptionArn"] for topic in SnsTopics().find(lab)
+                for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic)
+                for subscription in page["Subscriptions"] if subscription["SubscriptionArn"].startswith("arn:")]
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        lab.client("sns").unsubscribe(SubscriptionArn=resource_id)
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        try:
+            lab.client("sns").get_subscription_attributes(SubscriptionArn=resource_id)
+            return True
+        except ClientError as error:
+            if _error_code(error) in ("NotFound", "NotFoundException"):
+                return False
+            raise
+
+
 # Dependency order: what delivers into or lives inside a resource goes before it.
 KINDS: list[ResourceKind] = [
     Instances(),  # first: an instance holds ENIs in the subnet and uses the security groups
+    Alarms(), MetricFilters(),  # an alarm watches the filter's metric and notifies the topic
+    SnsSubscriptions(), SnsTopics(),
     FlowLogs(), LogGroups(), Roles(), Buckets(),
     SecurityGroups(), RouteTables(), InternetGateways(), Subnets(),
     Vpcs(),  # last: everything above lives in it

@@ -1,0 +1,140 @@
+"""Part 3 through labkit on the local cloud: the walkthrough's metric filter, alarm, topic and email,
+idempotent and tagged, the alarm firing, its email, the metric as a DataFrame and a plot, and teardown."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import boto3
+import matplotlib
+import pytest
+
+from labkit import monitoring, teardown
+from labkit.config import ConfigError, LabConfig
+from labkit.session import Lab, connect
+
+matplotlib.use("Agg")
+
+EMAIL = "learner@example.com"
+SSH_REJECT_LINE = "2 123456789010 eni-1235b8ca123456789 198.51.100.7 172.31.9.12 49761 22 6 1 40 1418530010 1418530070 REJECT OK"
+ACCEPT_LINE = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"
+
+
+@pytest.fixture
+def lab(local_env, monkeypatch) -> Lab:
+    monkeypatch.setenv("LABKIT_ALARM_INTERVAL", "0.1")
+    lab = connect(LabConfig.resolve(run_id="part3", name_prefix=f"t{uuid.uuid4().hex[:8]}"))  # history outlives alarms
+    logs = lab.client("logs")
+    logs.create_log_group(logGroupName=lab.config.log_group, tags=lab.config.tags)
+    logs.create_log_stream(logGroupName=lab.config.log_group, logStreamName="eni-1235b8ca123456789-all")
+    yield lab
+    teardown.teardown(lab, [teardown.Alarms(), teardown.MetricFilters(), teardown.SnsSubscriptions(),
+                            teardown.SnsTopics(), teardown.LogGroups()])
+
+
+def _rejected_ssh(lab: Lab, count: int, minutes_ago: int = 2) -> None:
+    timestamp = (int(time.time()) // 60 - minutes_ago) * 60_000
+    lab.client("logs").put_log_events(
+        logGroupName=lab.config.log_group, logStreamName="eni-1235b8ca123456789-all",
+        logEvents=[{"timestamp": timestamp + i, "message": SSH_REJECT_LINE} for i in range(count)])
+
+
+def _namespace(lab: Lab) -> str:
+    """The walkthrough's namespace, made this test's own (moto's metrics are shared by the whole process)."""
+    return lab.config.name(monitoring.METRIC_NAMESPACE)
+
+
+def _walkthrough(lab: Lab) -> tuple[str, str]:
+    transformations = [{**monitoring.SSH_REJECT_TRANSFORMATIONS[0], "metricNamespace": _namespace(lab)}]
+    monitoring.ensure_metric_filter(lab, monitoring.SSH_REJECT_FILTER_NAME, monitoring.SSH_REJECT_PATTERN,
+                                    transformations)
+    topic = monitoring.ensure_topic(lab, lab.config.name(monitoring.TOPIC_BASE))
+    monitoring.ensure_subscription(lab, topic, EMAIL)
+    alarm = lab.config.name(monitoring.ALARM_BASE)
+    return topic, alarm
+
+
+def _alarm_params(lab: Lab, topic: str) -> dict:
+    return dict(Namespace=_namespace(lab), MetricName=monitoring.METRIC_NAME, Statistic="Sum",
+                Period=60, EvaluationPeriods=1, DatapointsToAlarm=1, Threshold=1.0,
+                ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
+                AlarmActions=[topic])
+
+
+def test_try_filter_pattern_shows_matches_and_extracted_fields(lab):
+    table = monitoring.try_filter_pattern(lab, monitoring.SSH_REJECT_PATTERN, [SSH_REJECT_LINE, ACCEPT_LINE])
+    assert table["matched"].tolist() == [True, False]
+    assert table.loc[0, "$destport"] == "22" and table.loc[0, "$action"] == "REJECT"
+
+
+def test_the_walkthrough_alarm_fires_and_its_email_arrives(lab):
+    topic, alarm = _walkthrough(lab)
+    assert monitoring.subscription_arn(lab, topic, EMAIL) == "PendingConfirmation"
+    confirmed = monitoring.confirm_from_outbox(lab, topic, EMAIL)
+    assert confirmed.startswith(topic + ":") and monitoring.subscription_arn(lab, topic, EMAIL) == confirmed
+    assert monitoring.confirm_from_outbox(lab, topic, EMAIL) == confirmed
+
+    _rejected_ssh(lab, 2)
+    monitoring.ensure_alarm(lab, alarm, **_alarm_params(lab, topic))
+    fired = monitoring.wait_for_alarm_state(lab, alarm, "ALARM", timeout_s=10, poll_s=0.1)
+    assert fired["StateReason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints [2.0 (")
+
+    history = monitoring.alarm_history(lab, alarm, "StateUpdate")
+    assert history["summary"].tolist() == ["Alarm updated from INSUFFICIENT_DATA to ALARM"]
+    email = monitoring.latest_email(lab, EMAIL, "ALARM:", timeout_s=10)
+    assert email.subject == f'ALARM: "{alarm}" in US East (N. Virginia)'
+    assert monitoring.outbox(lab)["subject"].tolist()[-2:] == [
+        "AWS Notification - Subscription Confirmation", email.subject]
+
+    datapoints = monitoring.metric_datapoints(lab, _namespace(lab), minutes=10)
+    assert datapoints["value"].sum() == 2 and str(datapoints["timestamp"].dt.tz) == "UTC"
+    axes = monitoring.plot_metric_with_threshold(lab, alarm, minutes=10)
+    assert [line.get_ydata()[0] for line in axes.get_lines()] == [1.0]
+    assert sum(patch.get_height() for patch in axes.patches) == 2
+
+
+def test_ensure_functions_are_idempotent_and_tag_what_they_create(lab):
+    topic, alarm = _walkthrough(lab)
+    assert _walkthrough(lab) == (topic, alarm)
+    first = monitoring.ensure_alarm(lab, alarm, **_alarm_params(lab, topic))
+    again = monitoring.ensure_alarm(lab, alarm, **_alarm_params(lab, topic))
+    assert again["AlarmConfigurationUpdatedTimestamp"] == first["AlarmConfigurationUpdatedTimestamp"]
+    assert len(monitoring.alarm_history(lab, alarm, "ConfigurationUpdate")) == 1
+    changed = monitoring.ensure_alarm(lab, alarm, **{**_alarm_params(lab, topic), "Threshold": 10.0})
+    assert changed["Threshold"] == 10.0
+
+    filters = lab.client("logs").describe_metric_filters(logGroupName=lab.config.log_group)["metricFilters"]
+    assert [f["filterName"] for f in filters] == [monitoring.SSH_REJECT_FILTER_NAME]
+    sns, cloudwatch = lab.client("sns"), lab.client("cloudwatch")
+    assert lab.config.is_ours(sns.list_tags_for_resource(ResourceArn=topic)["Tags"])
+    assert lab.config.is_ours(cloudwatch.list_tags_for_resource(ResourceARN=first["AlarmArn"])["Tags"])
+    assert len(sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]) == 1
+
+
+def test_wait_for_alarm_state_says_where_the_alarm_is(lab):
+    topic, alarm = _walkthrough(lab)
+    monitoring.ensure_alarm(lab, alarm, **{**_alarm_params(lab, topic), "MetricName": "never reported",
+                                           "TreatMissingData": "missing"})
+    with pytest.raises(TimeoutError, match="still INSUFFICIENT_DATA .*Unchecked: Initial alarm creation"):
+        monitoring.wait_for_alarm_state(lab, alarm, "ALARM", timeout_s=0.3, poll_s=0.1)
+
+
+def test_teardown_removes_part3_before_the_log_group(lab):
+    topic, alarm = _walkthrough(lab)
+    monitoring.confirm_from_outbox(lab, topic, EMAIL)
+    monitoring.ensure_alarm(lab, alarm, **_alarm_params(lab, topic))
+    untagged = boto3.client("sns").create_topic(Name="not-the-labs")["TopicArn"]
+
+    removals = teardown.teardown(lab, [kind for kind in teardown.KINDS if not isinstance(kind, teardown.Roles)])
+    kinds = [r.kind for r in removals]
+    assert kinds == ["CloudWatch alarm", "metric filter", "SNS subscription", "SNS topic", "log group"]
+    assert all(r.status == "removed" for r in removals)
+    assert boto3.client("sns").get_topic_attributes(TopicArn=untagged)
+
+
+def test_the_outbox_is_a_local_target_convenience(lab):
+    on_aws = Lab(config=LabConfig.resolve(target="aws", region="us-east-1"), session=lab.session,
+                 account_id=lab.account_id, caller_arn=lab.caller_arn)
+    with pytest.raises(ConfigError, match="real mailbox"):
+        monitoring.outbox(on_aws)
