@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 
-from . import flow_log_setup, insights_api, moto_fixes
+from . import alarms, athena, flow_log_setup, insights_api, moto_fixes
 from .delivery import FlowLogDelivery
-from .traffic_simulation import BackgroundTraffic
+from .traffic_simulation import BackgroundTraffic, ConnectionAttempts
 from .app import LocalCloudApp
 
 
@@ -20,6 +20,9 @@ def build_app() -> LocalCloudApp:
     app.after("ec2", "CreateFlowLogs", flow_log_setup.on_create_flow_logs)
 
     delivery = FlowLogDelivery()
+    app.endpoint("connect", ConnectionAttempts(delivery))
     app.endpoint("background-traffic", BackgroundTraffic(delivery))
     insights_api.register(app)
+    alarms.register(app)  # Part 3: metric filters publish, alarms evaluate and act, SNS email
+    athena.register(app)  # Part 4: Athena SQL on DuckDB over the S3 objects, tables in Glue
     return app

@@ -1,0 +1,114 @@
+"""The Athena API calls the local cloud answers itself (moto's Athena returns canned empty results).
+
+Work groups (CreateWorkGroup, GetWorkGroup, ...) stay with moto, which keeps their configuration;
+the engine reads the OutputLocation, EnforceWorkGroupConfiguration and BytesScannedCutoffPerQuery
+from there. Tables and partitions live in moto's Glue backend, so Glue's own API answers for them.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from .. import s3_storage
+from ..app import AwsCall, LocalCloudApp, Response
+from .engine import FAILED, SUCCEEDED, AthenaEngine, InvalidRequest
+from .results import result_rows
+
+MAX_RESULTS = 1000
+MAX_LISTED = 50
+
+
+class AthenaApi:
+    def __init__(self) -> None:
+        self._engines: dict[tuple[str, str], AthenaEngine] = {}
+        self._lock = threading.Lock()
+
+    def engine(self, call: AwsCall) -> AthenaEngine:
+        with self._lock:
+            key = (call.account_id, call.region)
+            if key not in self._engines:
+                self._engines[key] = AthenaEngine(call.account_id, call.region)
+            return self._engines[key]
+
+    def start_query_execution(self, call: AwsCall) -> dict[str, Any]:
+        p = call.params
+        execution = self.engine(call).start(p["QueryString"],
+                                            database=(p.get("QueryExecutionContext") or {}).get("Database"),
+                                            work_group=p.get("WorkGroup"),
+                                            output_location=(p.get("ResultConfiguration") or {}).get("OutputLocation"))
+        return {"QueryExecutionId": execution.id}
+
+    def get_query_execution(self, call: AwsCall) -> dict[str, Any]:
+        return {"QueryExecution": self.engine(call).get(call.params["QueryExecutionId"]).as_api()}
+
+    def batch_get_query_execution(self, call: AwsCall) -> dict[str, Any]:
+        found, unprocessed = [], []
+        for execution_id in call.params.get("QueryExecutionIds", []):
+            try:
+                found.append(self.engine(call).get(execution_id).as_api())
+            except InvalidRequest as error:
+                unprocessed.append({"QueryExecutionId": execution_id, "ErrorCode": "InvalidRequestException",
+                                    "ErrorMessage": error.message})
+        return {"QueryExecutions": found, "UnprocessedQueryExecutionIds": unprocessed}
+
+    def get_query_results(self, call: AwsCall) -> dict[str, Any]:
+        execution = self.engine(call).get(call.params["QueryExecutionId"])
+        if not execution.finished:
+            raise InvalidRequest(f"Query has not yet finished. Current state: {execution.state}")
+        if execution.state != SUCCEEDED:
+            raise InvalidRequest(execution.reason if execution.state == FAILED and execution.reason else
+                                 f"Query did not finish successfully. Final query state: {execution.state}")
+        count = min(int(call.params.get("MaxResults") or MAX_RESULTS), MAX_RESULTS)
+        start = int(call.params.get("NextToken") or 0)
+        columns, rows = execution.outcome.columns, execution.outcome.rows
+        page = result_rows(columns, rows, header=execution.has_header_row, start=start, count=count)
+        data_rows = len(page) - (1 if execution.has_header_row and start == 0 else 0)
+        response: dict[str, Any] = {
+            "UpdateCount": 0,
+            "ResultSet": {"Rows": page, "ResultSetMetadata": {"ColumnInfo": [c.column_info() for c in columns]}},
+        }
+        if start + data_rows < len(rows):
+            response["NextToken"] = str(start + data_rows)
+        return response
+
+    def stop_query_execution(self, call: AwsCall) -> dict[str, Any]:
+        self.engine(call).stop(call.params["QueryExecutionId"])
+        return {}
+
+    def list_query_executions(self, call: AwsCall) -> dict[str, Any]:
+        executions = self.engine(call).list(call.params.get("WorkGroup"))
+        count = min(int(call.params.get("MaxResults") or MAX_LISTED), MAX_LISTED)
+        start = int(call.params.get("NextToken") or 0)
+        response: dict[str, Any] = {"QueryExecutionIds": [e.id for e in executions[start:start + count]]}
+        if start + count < len(executions):
+            response["NextToken"] = str(start + count)
+        return response
+
+
+def register(app: LocalCloudApp) -> None:
+    """Answer Athena's query API from the local cloud; S3 bodies become files DuckDB reads in place."""
+    s3_storage.apply()
+    api = AthenaApi()
+    for action, method in {"StartQueryExecution": api.start_query_execution,
+                           "GetQueryExecution": api.get_query_execution,
+                           "BatchGetQueryExecution": api.batch_get_query_execution,
+                           "GetQueryResults": api.get_query_results,
+                           "StopQueryExecution": api.stop_query_execution,
+                           "ListQueryExecutions": api.list_query_executions}.items():
+        app.handle("athena", action, _json_handler(method))
+
+
+def _json_handler(method: Callable[[AwsCall], dict[str, Any]]) -> Callable[[AwsCall], Response]:
+    def handle(call: AwsCall) -> Response:
+        try:
+            return Response.json(method(call), content_type="application/x-amz-json-1.1")
+        except InvalidRequest as error:
+            return Response.aws_json_error("InvalidRequestException", error.message)
+        except KeyError as missing:
+            return Response.aws_json_error("InvalidRequestException", f"Missing required parameter {missing}")
+        except Exception:  # a bug in the local cloud must not take it down
+            return Response.aws_json_error("InternalServerException", traceback.format_exc(), "500 Internal Server Error")
+    return handle

@@ -1,0 +1,120 @@
+"""Everything that differs between Athena's SQL (Trino) and DuckDB, in one place.
+
+sqlglot transpiles most of it (`day_of_week` -> ISODOW, `from_unixtime` -> TO_TIMESTAMP,
+`date_add('day', n, ts)`, `date_format`, `approx_distinct`, `DATE('...')`, intervals...). What it gets
+wrong or leaves out is rewritten here, each in a named function:
+- `name_output_columns`: Trino names an unaliased expression `_col0`, `_col1`, ... and lower-cases
+  every column label;
+- `rewrite_ip_addresses`: `CAST(x AS IPADDRESS)`, `IPADDRESS '10.0.0.0'` and `contains(cidr, ip)` (which
+  sqlglot turns into ARRAY_CONTAINS) become comparisons of 128-bit numbers (IPv4 as IPv4-mapped IPv6,
+  as Trino stores them), through the `ip_number`/`ip_in_cidr` macros;
+- `install`: DuckDB macros and functions for what DuckDB lacks (`to_iso8601`, the IP functions), and
+  the session settings Athena implies (UTC).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from sqlglot import exp
+
+# IPv4 a.b.c.d is ::ffff:a.b.c.d in Trino's IPADDRESS type.
+_IPV4_MAPPED_BASE = 0xFFFF_0000_0000
+
+_MACROS = [
+    # Athena's text for a date, a timestamp, and a timestamp with time zone in UTC
+    # (from_unixtime gives one): 2014-12-14T04:06:50.000Z
+    """CREATE OR REPLACE MACRO to_iso8601(x) AS CASE
+         WHEN typeof(x) = 'DATE' THEN CAST(x AS VARCHAR)
+         WHEN typeof(x) = 'TIMESTAMP WITH TIME ZONE' THEN strftime(x, '%Y-%m-%dT%H:%M:%S.%gZ')
+         ELSE strftime(x, '%Y-%m-%dT%H:%M:%S.%g') END""",
+    f"""CREATE OR REPLACE MACRO ip_number(x) AS CASE
+         WHEN x LIKE '%:%' THEN ipv6_number(x)
+         WHEN regexp_full_match(x, '\\d{{1,3}}\\.\\d{{1,3}}\\.\\d{{1,3}}\\.\\d{{1,3}}') THEN CAST(
+             CAST(split_part(x, '.', 1) AS UBIGINT) * 16777216 + CAST(split_part(x, '.', 2) AS UBIGINT) * 65536
+           + CAST(split_part(x, '.', 3) AS UBIGINT) * 256 + CAST(split_part(x, '.', 4) AS UBIGINT)
+           + {_IPV4_MAPPED_BASE} AS UHUGEINT)
+         END""",
+    # The prefix length of a CIDR in 128-bit terms (an IPv4 /n is /n+96 of its mapped form).
+    """CREATE OR REPLACE MACRO cidr_bits(cidr) AS CAST(
+         CAST(split_part(cidr, '/', 2) AS INTEGER) + CASE WHEN cidr LIKE '%:%' THEN 0 ELSE 96 END AS UHUGEINT)""",
+    """CREATE OR REPLACE MACRO ip_in_cidr(cidr, ip) AS CASE
+         WHEN cidr_bits(cidr) = 0 THEN ip_number(ip) IS NOT NULL
+         ELSE ip_number(ip) >> (128 - cidr_bits(cidr)) = ip_number(split_part(cidr, '/', 1)) >> (128 - cidr_bits(cidr))
+         END""",
+]
+
+
+def install(connection: Any) -> None:
+    """Make `connection`'s database answer like Athena: UTC session, and the functions DuckDB lacks."""
+    connection.execute("SET GLOBAL TimeZone = 'UTC'")
+    connection.create_function("ipv6_number", _ipv6_number, ["VARCHAR"], "UHUGEINT", null_handling="special")
+    for macro in _MACROS:
+        connection.execute(macro)
+
+
+def _ipv6_number(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(ipaddress.IPv6Address(text))
+    except ValueError:
+        return None
+
+
+def to_duckdb(tree: exp.Expression) -> str:
+    """DuckDB SQL for a Trino query or expression (the tree is not changed)."""
+    tree = rewrite_ip_addresses(tree.copy())
+    if isinstance(tree, exp.Query):
+        name_output_columns(tree)
+    return tree.sql(dialect="duckdb")
+
+
+def name_output_columns(query: exp.Query) -> None:
+    """Trino's result labels: lower-case names, `_colN` for an expression without an alias."""
+    select = _output_select(query)
+    if select is None:
+        return
+    for position, projection in enumerate(select.expressions):
+        if isinstance(projection, exp.Star) or (isinstance(projection, exp.Column) and projection.is_star):
+            continue
+        if isinstance(projection, exp.Alias):
+            projection.set("alias", exp.to_identifier(projection.alias.lower(), quoted=True))
+        elif isinstance(projection, exp.Column):
+            projection.replace(exp.alias_(projection.copy(), projection.name.lower(), quoted=True))
+        else:
+            projection.replace(exp.alias_(projection.copy(), f"_col{position}", quoted=True))
+
+
+def _output_select(query: exp.Expression) -> exp.Select | None:
+    """The SELECT whose projections name the result (the first of a UNION, the body of a WITH)."""
+    while isinstance(query, (exp.SetOperation, exp.Subquery)):
+        query = query.left if isinstance(query, exp.SetOperation) else query.this
+    return query if isinstance(query, exp.Select) else None
+
+
+def rewrite_ip_addresses(tree: exp.Expression) -> exp.Expression:
+    """IPADDRESS values as comparable numbers; `contains(cidr, ip)` as a prefix test."""
+    for node in list(tree.find_all(exp.ArrayContains)):
+        if _is_ip(node.expression):
+            node.replace(exp.Anonymous(this="ip_in_cidr", expressions=[node.this.copy(), _ip_text(node.expression)]))
+    comparisons = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In)
+    for node in list(tree.find_all(*comparisons)):
+        operands = [node.this, *(node.expressions if isinstance(node, exp.In) else
+                                 [node.args.get(k) for k in ("expression", "low", "high") if node.args.get(k)])]
+        if any(_is_ip(operand) for operand in operands):
+            for operand in operands:
+                operand.replace(exp.Anonymous(this="ip_number", expressions=[_ip_text(operand)]))
+    for cast in list(tree.find_all(exp.Cast)):
+        if _is_ip(cast):  # anywhere else (e.g. selected): the address text
+            cast.replace(exp.cast(cast.this.copy(), exp.DataType.build("VARCHAR")))
+    return tree
+
+
+def _is_ip(node: exp.Expression | None) -> bool:
+    return isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.IPADDRESS
+
+
+def _ip_text(node: exp.Expression) -> exp.Expression:
+    return node.this.copy() if _is_ip(node) else node.copy()

@@ -1,0 +1,270 @@
+"""Athena query executions: from StartQueryExecution to results in the output location.
+
+An execution is QUEUED when started, RUNNING on a worker thread, and ends SUCCEEDED, FAILED (with
+Athena's StateChangeReason and AthenaError) or CANCELLED (StopQueryExecution, or the work group's
+BytesScannedCutoffPerQuery: "Bytes scanned limit was exceeded", with DataScannedInBytes at the cutoff).
+Results go where Athena puts them: `{OutputLocation}/{QueryExecutionId}.csv` for a query, `.txt`
+for DDL and utility statements, each with its `.metadata` companion. Athena's `.metadata` format is
+proprietary and undocumented; here it holds the ColumnInfo as JSON (no client reads it).
+
+All executions share one in-memory DuckDB database (UTC, the Trino functions of `dialect`), each
+with its own cursor, so a running query can be interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+from moto.backends import get_backend
+
+from . import dialect
+from .catalog import CatalogError, GlueCatalog
+from .ddl import AthenaSyntaxError, Query, Statement, parse_statement
+from .query import Outcome, QueryFailed, ScanLimitExceeded, run_query
+from .results import csv_text, tsv_text
+from .scan import S3Listing, split_s3_url
+from .utility import run_utility
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"
+ENGINE_VERSION = {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"}
+# DuckDB's share of the local cloud: its working memory, spilling to disk beyond it.
+DUCKDB_MEMORY_LIMIT = "256MB"
+CONCURRENT_QUERIES = 2
+
+
+class InvalidRequest(Exception):
+    """Athena's InvalidRequestException, raised while starting or reading an execution."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class QueryExecution:
+    id: str
+    query: str
+    statement: Statement
+    database: str
+    work_group: str
+    output_location: str  # the result file: s3://bucket/prefix/{id}.csv or .txt
+    cutoff: int | None
+    submitted: float = field(default_factory=time.time)
+    state: str = QUEUED
+    reason: str | None = None
+    started: float | None = None
+    completed: float | None = None
+    outcome: Outcome = field(default_factory=Outcome)
+    cursor: Any = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (SUCCEEDED, FAILED, CANCELLED)
+
+    @property
+    def has_header_row(self) -> bool:
+        """Only a query's results start with a header row in GetQueryResults."""
+        return isinstance(self.statement, Query)
+
+    def as_api(self) -> dict[str, Any]:
+        status: dict[str, Any] = {"State": self.state, "SubmissionDateTime": self.submitted}
+        if self.completed is not None:
+            status["CompletionDateTime"] = self.completed
+        if self.reason:
+            status["StateChangeReason"] = self.reason
+        if self.state == FAILED:
+            status["AthenaError"] = {"ErrorCategory": 2, "Retryable": False, "ErrorMessage": self.reason}
+        return {
+            "QueryExecutionId": self.id,
+            "Query": self.query,
+            "StatementType": self.statement.statement_type,
+            "SubstatementType": self.statement.substatement_type,
+            "ResultConfiguration": {"OutputLocation": self.output_location},
+            "ResultReuseConfiguration": {"ResultReuseByAgeConfiguration": {"Enabled": False}},
+            "QueryExecutionContext": {"Database": self.database, "Catalog": "awsdatacatalog"},
+            "Status": status,
+            "Statistics": self._statistics(),
+            "WorkGroup": self.work_group,
+            "EngineVersion": ENGINE_VERSION,
+        }
+
+    def _statistics(self) -> dict[str, Any]:
+        queued_until = self.started or self.completed or time.time()
+        end = self.completed or time.time()
+        engine_ms = int(((self.completed or end) - self.started) * 1000) if self.started else 0
+        return {"EngineExecutionTimeInMillis": engine_ms,
+                "DataScannedInBytes": self.outcome.data_scanned,
+                "TotalExecutionTimeInMillis": int((end - self.submitted) * 1000),
+                "QueryQueueTimeInMillis": int((queued_until - self.submitted) * 1000),
+                "ServicePreProcessingTimeInMillis": 0,
+                "QueryPlanningTimeInMillis": 0,
+                "ServiceProcessingTimeInMillis": 0,
+                "ResultReuseInformation": {"ReusedPreviousResult": False}}
+
+
+class AthenaEngine:
+    """The query executions of one account and region."""
+
+    def __init__(self, account_id: str, region: str):
+        self.account_id = account_id
+        self.region = region
+        self.catalog = GlueCatalog(account_id, region)
+        self.executions: dict[str, QueryExecution] = {}
+        self._lock = threading.Lock()
+
+    def start(self, query: str, *, database: str | None, work_group: str | None,
+              output_location: str | None) -> QueryExecution:
+        statement = _parse(query)
+        group_name = work_group or "primary"
+        group = self._work_group(group_name)
+        base = _output_base(group.configuration, output_location)
+        execution_id = str(uuid.uuid4())
+        suffix = "csv" if isinstance(statement, Query) else "txt"
+        cutoff = group.configuration.get("BytesScannedCutoffPerQuery")
+        execution = QueryExecution(execution_id, query, statement, (database or "default").lower(), group_name,
+                                   f"{base.rstrip('/')}/{execution_id}.{suffix}", int(cutoff) if cutoff else None)
+        with self._lock:
+            self.executions[execution_id] = execution
+        _workers().submit(self._run, execution)
+        return execution
+
+    def get(self, execution_id: str) -> QueryExecution:
+        execution = self.executions.get(execution_id)
+        if execution is None:
+            raise InvalidRequest(f"QueryExecution {execution_id} was not found")
+        return execution
+
+    def stop(self, execution_id: str) -> None:
+        execution = self.get(execution_id)
+        with self._lock:
+            if execution.finished:
+                return
+            execution.state = CANCELLED
+            execution.completed = time.time()
+            if execution.cursor is not None:
+                execution.cursor.interrupt()
+
+    def list(self, work_group: str | None) -> list[QueryExecution]:
+        name = work_group or "primary"
+        return sorted((e for e in self.executions.values() if e.work_group == name),
+                      key=lambda e: e.submitted, reverse=True)
+
+    # --- running ------------------------------------------------------------------------------
+
+    def _run(self, execution: QueryExecution) -> None:
+        with self._lock:
+            if execution.state != QUEUED:
+                return
+            execution.state, execution.started = RUNNING, time.time()
+            cursor = execution.cursor = _database().cursor()
+        try:
+            outcome = self._execute(execution, cursor)
+            self._write_results(execution, outcome)
+            self._finish(execution, SUCCEEDED, outcome=outcome)
+        except ScanLimitExceeded as limit:
+            self._finish(execution, CANCELLED, "Bytes scanned limit was exceeded", Outcome(data_scanned=limit.cutoff))
+        except duckdb.InterruptException:
+            self._finish(execution, CANCELLED)
+        except (QueryFailed, CatalogError) as failure:
+            self._finish(execution, FAILED, failure.message)
+        except Exception as error:  # a local-cloud bug fails the query, not the local cloud
+            self._finish(execution, FAILED, f"GENERIC_INTERNAL_ERROR: {type(error).__name__}: {error}")
+        finally:
+            cursor.close()
+
+    def _execute(self, execution: QueryExecution, cursor: Any) -> Outcome:
+        self._check_output_bucket(execution.output_location)
+        listing = S3Listing(self.account_id)
+        if isinstance(execution.statement, Query):
+            return run_query(execution.statement, catalog=self.catalog, database=execution.database, cursor=cursor,
+                             listing=listing, cutoff=execution.cutoff)
+        return run_utility(execution.statement, self.catalog, execution.database, listing)
+
+    def _finish(self, execution: QueryExecution, state: str, reason: str | None = None,
+                outcome: Outcome | None = None) -> None:
+        with self._lock:
+            execution.cursor = None
+            if execution.state == CANCELLED and state != CANCELLED:
+                return  # stopped while finishing: it stays cancelled
+            execution.state, execution.reason = state, reason
+            execution.completed = execution.completed or time.time()
+            if outcome is not None:
+                execution.outcome = outcome
+
+    def _check_output_bucket(self, location: str) -> None:
+        bucket, _ = split_s3_url(location)
+        if bucket not in self._s3.buckets:
+            raise QueryFailed(f"Unable to verify/create output bucket {bucket}")
+
+    def _write_results(self, execution: QueryExecution, outcome: Outcome) -> None:
+        bucket, key = split_s3_url(execution.output_location)
+        if execution.has_header_row:
+            body = csv_text(outcome.columns, outcome.rows)
+        else:
+            body = tsv_text(outcome.rows)
+        self._s3.put_object(bucket, key, body)
+        metadata = {"ColumnInfo": [c.column_info() for c in outcome.columns]}
+        self._s3.put_object(bucket, key + ".metadata", json.dumps(metadata).encode())
+
+    @property
+    def _s3(self) -> Any:
+        return get_backend("s3")[self.account_id]["aws"]
+
+    def _work_group(self, name: str) -> Any:
+        group = get_backend("athena")[self.account_id][self.region].work_groups.get(name)
+        if group is None:
+            raise InvalidRequest(f"WorkGroup {name} is not found.")
+        return group
+
+
+def _parse(query: str) -> Statement:
+    try:
+        return parse_statement(query)
+    except AthenaSyntaxError as error:
+        raise InvalidRequest(str(error)) from None
+
+
+def _output_base(configuration: dict[str, Any], requested: str | None) -> str:
+    """The work group's OutputLocation when it is enforced (or nothing was asked), else the request's."""
+    group_location = (configuration.get("ResultConfiguration") or {}).get("OutputLocation")
+    enforced = configuration.get("EnforceWorkGroupConfiguration", True)
+    location = group_location if group_location and (enforced or not requested) else requested
+    if not location:
+        raise InvalidRequest("No output location provided. An output location is required either through the "
+                             "Workgroup result configuration setting or as an API input.")
+    return location
+
+
+_database_lock = threading.Lock()
+_shared: dict[str, Any] = {}
+
+
+def _database() -> Any:
+    """The process's DuckDB database for Athena queries, made on first use."""
+    with _database_lock:
+        if "database" not in _shared:
+            database = duckdb.connect(config={
+                "memory_limit": DUCKDB_MEMORY_LIMIT,
+                "temp_directory": tempfile.mkdtemp(prefix="labkit-athena-"),
+                # Hive's text semantics cast each string field after reading (`-` in an int column is
+                # NULL); DuckDB would push the cast into the CSV reader, which then fails on `-`.
+                "disabled_optimizers": "type_pushdown",
+            })
+            dialect.install(database)
+            _shared["database"] = database
+        return _shared["database"]
+
+
+def _workers() -> ThreadPoolExecutor:
+    with _database_lock:
+        if "workers" not in _shared:
+            _shared["workers"] = ThreadPoolExecutor(CONCURRENT_QUERIES, thread_name_prefix="athena-query")
+        return _shared["workers"]

@@ -1,0 +1,166 @@
+"""Athena's SQL in the local cloud, without a server: DDL parsing, partition projection, the
+Trino-to-DuckDB rewrites and Athena's value text."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import duckdb
+import pytest
+import sqlglot
+
+from labkit.localcloud.athena import dialect
+from labkit.localcloud.athena.catalog import Table
+from labkit.localcloud.athena.ddl import (PARQUET_SERDE, AddPartitions, AthenaSyntaxError, CreateTable, Describe,
+                                         DropDatabase, DropPartitions, Query, RepairTable, ShowTables, TableRef,
+                                         parse_statement)
+from labkit.localcloud.athena.projection import projected_partitions
+from labkit.localcloud.athena.results import csv_text, java_double, value_text, ResultColumn
+
+PROJECTION_DDL = """
+CREATE EXTERNAL TABLE IF NOT EXISTS test_table_vpclogs (version int, account_id string, srcaddr string, `end` bigint)
+PARTITIONED BY (region string, day string)
+ROW FORMAT DELIMITED FIELDS TERMINATED BY ' '
+LOCATION 's3://bucket/prefix/AWSLogs/123456789012/vpcflowlogs/'
+TBLPROPERTIES ("skip.header.line.count"="1", "projection.enabled" = "true",
+  "projection.region.type" = "enum", "projection.region.values" = "us-east-1,eu-west-1",
+  "projection.day.type" = "date", "projection.day.range" = "2021/01/01,NOW", "projection.day.format" = "yyyy/MM/dd",
+  "storage.location.template" = "s3://bucket/prefix/AWSLogs/123456789012/vpcflowlogs/${region}/${day}")
+"""
+
+
+def test_create_external_table_gives_columns_partitions_storage_and_properties():
+    create = parse_statement(PROJECTION_DDL)
+    assert isinstance(create, CreateTable) and create.if_not_exists
+    assert create.table == TableRef(None, "test_table_vpclogs")
+    assert [(c.name, c.type) for c in create.columns] == [("version", "int"), ("account_id", "string"),
+                                                         ("srcaddr", "string"), ("end", "bigint")]
+    assert [c.name for c in create.partition_keys] == ["region", "day"]
+    assert create.storage.serde_parameters["field.delim"] == " "
+    assert create.properties["skip.header.line.count"] == "1"
+    assert create.properties["storage.location.template"].endswith("${region}/${day}")
+
+
+def test_parquet_ddl_uses_the_parquet_serde():
+    create = parse_statement("""CREATE EXTERNAL TABLE db.p (protocol bigint) PARTITIONED BY (`aws-account-id` string)
+        ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+        STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat'
+        OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat'
+        LOCATION 's3://b/prefix/AWSLogs/' TBLPROPERTIES ('EXTERNAL'='true')""")
+    assert create.storage.serde == PARQUET_SERDE
+    assert create.table == TableRef("db", "p")
+    assert create.partition_keys[0].name == "aws-account-id"
+    assert parse_statement("CREATE EXTERNAL TABLE q (a int) STORED AS PARQUET LOCATION 's3://b/q/'").storage.serde \
+        == PARQUET_SERDE
+
+
+def test_utility_statements():
+    add = parse_statement("ALTER TABLE vpc_flow_logs ADD IF NOT EXISTS PARTITION (`date`='2024-05-01') "
+                          "LOCATION 's3://b/p/2024/05/01' PARTITION (`date`='2024-05-02') LOCATION 's3://b/p/2024/05/02';")
+    assert isinstance(add, AddPartitions) and add.if_not_exists
+    assert [(p.values, p.location) for p in add.partitions] == [({"date": "2024-05-01"}, "s3://b/p/2024/05/01"),
+                                                               ({"date": "2024-05-02"}, "s3://b/p/2024/05/02")]
+    drop = parse_statement("ALTER TABLE db.t DROP PARTITION (region='us-east-1', day='2024/05/01')")
+    assert isinstance(drop, DropPartitions) and drop.partitions[0].values == {"region": "us-east-1",
+                                                                               "day": "2024/05/01"}
+    assert parse_statement("MSCK REPAIR TABLE vpc_flow_logs_parquet") == RepairTable(TableRef(None,
+                                                                                              "vpc_flow_logs_parquet"))
+    assert parse_statement("SHOW TABLES IN lab 'vpc*'") == ShowTables("lab", "vpc*")
+    assert parse_statement("DESCRIBE `lab`.`vpc_flow_logs`") == Describe(TableRef("lab", "vpc_flow_logs"))
+    assert parse_statement("DROP DATABASE IF EXISTS lab CASCADE") == DropDatabase("lab", True, True)
+    assert isinstance(parse_statement("-- top talkers\nSELECT 1;"), Query)
+
+
+@pytest.mark.parametrize("sql, message", [
+    ("SELEC * FROM t", "line 1:1: mismatched input 'SELEC'"),
+    ("SELECT a FROM t WHERE (a = 1", "line 1:28: mismatched input '1'"),
+])
+def test_syntax_errors_name_the_line_and_column(sql, message):
+    with pytest.raises(AthenaSyntaxError, match=message):
+        parse_statement(sql)
+
+
+def _projection_table() -> Table:
+    create = parse_statement(PROJECTION_DDL)
+    return Table("db", create.table.name, create.columns, create.partition_keys, create.location,
+                 create.storage.serde, create.storage.serde_parameters, create.properties)
+
+
+def test_projection_enumerates_enum_times_dates_up_to_now_with_the_template():
+    now = datetime(2021, 1, 3, 12, tzinfo=timezone.utc)
+    partitions = projected_partitions(_projection_table(), now)
+    assert [p.values for p in partitions] == [("us-east-1", "2021/01/01"), ("us-east-1", "2021/01/02"),
+                                              ("us-east-1", "2021/01/03"), ("eu-west-1", "2021/01/01"),
+                                              ("eu-west-1", "2021/01/02"), ("eu-west-1", "2021/01/03")]
+    assert partitions[1].location == "s3://bucket/prefix/AWSLogs/123456789012/vpcflowlogs/us-east-1/2021/01/02"
+
+
+def test_projection_integer_with_digits_and_relative_now_and_hive_default_location():
+    table = Table("db", "t", (), (_column("date"), _column("hour")), "s3://b/logs/", "", {},
+                  {"projection.enabled": "true", "projection.date.type": "date",
+                   "projection.date.range": "NOW-1DAYS,NOW", "projection.date.format": "yyyy-MM-dd",
+                   "projection.hour.type": "integer", "projection.hour.range": "0,23", "projection.hour.digits": "2"})
+    partitions = projected_partitions(table, datetime(2024, 3, 1, 5, tzinfo=timezone.utc))
+    assert len(partitions) == 2 * 24
+    assert partitions[0].values == ("2024-02-29", "00")
+    assert partitions[-1].location == "s3://b/logs/date=2024-03-01/hour=23/"
+
+
+def _column(name: str):
+    from labkit.localcloud.athena.ddl import Column
+    return Column(name, "string")
+
+
+@pytest.fixture(scope="module")
+def duck():
+    connection = duckdb.connect()
+    dialect.install(connection)
+    return connection
+
+
+def _run(duck, trino_sql: str):
+    return duck.execute(dialect.to_duckdb(sqlglot.parse_one(trino_sql, read="athena"))).fetchall()
+
+
+def test_trino_functions_on_duckdb(duck):
+    assert _run(duck, "SELECT to_iso8601(from_unixtime(1418530010)), day_of_week(DATE('2020-05-04')), "
+                      "split_part('10.117.1.22', '.', 2)") == [("2014-12-14T04:06:50.000Z", 1, "117")]
+
+
+@pytest.mark.parametrize("trino_sql, expected", [
+    ("SELECT contains('172.16.0.0/12', CAST('172.31.9.69' AS IPADDRESS))", True),
+    ("SELECT contains('172.16.0.0/12', CAST('172.32.0.1' AS IPADDRESS))", False),
+    ("SELECT contains('10.0.0.0/8', CAST('2001:db8::1' AS IPADDRESS))", False),
+    ("SELECT contains('2001:db8::/32', CAST('2001:db8:1234::1' AS IPADDRESS))", True),
+    ("SELECT contains('0.0.0.0/0', CAST('8.8.8.8' AS IPADDRESS))", True),
+    ("SELECT CAST('10.0.0.9' AS IPADDRESS) > IPADDRESS '10.0.0.10'", False),  # numeric, not text, order
+    ("SELECT CAST('10.20.0.1' AS IPADDRESS) BETWEEN IPADDRESS '10.0.0.0' AND IPADDRESS '10.255.255.255'", True),
+])
+def test_ip_addresses_compare_and_contain_like_trino(duck, trino_sql, expected):
+    assert _run(duck, trino_sql) == [(expected,)]
+
+
+def test_unaliased_expressions_are_named_like_trino(duck):
+    result = duck.execute(dialect.to_duckdb(sqlglot.parse_one(
+        "SELECT SrcAddr, count(*), sum(x) AS Total FROM (SELECT 'a' AS srcaddr, 1 AS x) GROUP BY srcaddr",
+        read="athena")))
+    assert [d[0] for d in result.description] == ["srcaddr", "_col1", "total"]
+
+
+@pytest.mark.parametrize("value, text", [
+    (2.5, "2.5"), (20.0, "20.0"), (1e7, "1.0E7"), (12345678.9, "1.23456789E7"), (0.00015, "1.5E-4"), (0.0, "0.0"),
+    (True, "true"), (date(2020, 5, 4), "2020-05-04"), (datetime(2014, 12, 14, 4, 6, 50), "2014-12-14 04:06:50.000"),
+    (datetime(2014, 12, 14, 4, 6, 50, tzinfo=timezone.utc), "2014-12-14 04:06:50.000 UTC"),
+    (["10.0.0.1", None], "[10.0.0.1, null]"), ({"a": 1}, "{a=1}"), (None, None),
+])
+def test_values_print_as_athena_prints_them(value, text):
+    assert value_text(value) == text
+
+
+def test_java_double_matches_java_for_small_and_negative_numbers():
+    assert java_double(-3.25) == "-3.25" and java_double(0.001) == "0.001"
+
+
+def test_csv_quotes_values_and_leaves_null_empty():
+    body = csv_text([ResultColumn.varchar("a"), ResultColumn("n", "bigint")], [['x"y', "1"], [None, None]])
+    assert body == b'"a","n"\n"x""y","1"\n,\n'
