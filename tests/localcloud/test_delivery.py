@@ -1,0 +1,74 @@
+"""Flow-record delivery: which flow logs get which records, and AWS's delays when asked for."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from labkit.localcloud.delivery import DeliveryDelays, FlowLogDelivery, select_traffic
+from labkit.localcloud.flow_records import FlowRecord, records_to_table
+
+
+def _record(eni: str, action: str, start: int) -> FlowRecord:
+    return FlowRecord(account_id="123456789012", interface_id=eni, start=start, end=start + 5, srcaddr="198.51.100.7",
+                      dstaddr="10.2.0.4", srcport=40000, dstport=22, protocol=6, packets=4, bytes=240, action=action)
+
+
+@pytest.fixture
+def eni_with_flow_logs(clients):
+    ec2, s3, iam = clients("ec2"), clients("s3"), clients("iam")
+    vpc = ec2.create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.2.0.0/24")["Subnet"]["SubnetId"]
+    eni = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
+    bucket = f"delivery-{vpc}"
+    s3.create_bucket(Bucket=bucket)
+    role = iam.create_role(RoleName=f"delivery-{vpc}", AssumeRolePolicyDocument=(
+        '{"Statement":[{"Effect":"Allow","Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    ))["Role"]["Arn"]
+    ec2.create_flow_logs(ResourceType="Subnet", ResourceIds=[subnet], TrafficType="REJECT", LogDestinationType="s3",
+                         LogDestination=f"arn:aws:s3:::{bucket}")
+    ec2.create_flow_logs(ResourceType="NetworkInterface", ResourceIds=[eni], TrafficType="ALL",
+                         LogDestinationType="cloud-watch-logs", LogGroupName=f"delivery-{vpc}",
+                         DeliverLogsPermissionArn=role)
+    return eni, bucket, f"delivery-{vpc}"
+
+
+def test_traffic_type_selects_records():
+    table = records_to_table([_record("eni-1", "ACCEPT", 1), _record("eni-1", "REJECT", 2)])
+    assert select_traffic(table, "ALL").num_rows == 2
+    assert select_traffic(table, "REJECT").column("action").to_pylist() == ["REJECT"]
+
+
+def test_each_covering_flow_log_gets_its_traffic_type(clients, eni_with_flow_logs):
+    eni, bucket, group = eni_with_flow_logs
+    now = int(time.time())
+    report = FlowLogDelivery(DeliveryDelays()).deliver(
+        "123456789012", "us-east-1", records_to_table([_record(eni, "ACCEPT", now), _record(eni, "REJECT", now)]))
+    assert sorted(report.records.values()) == [1, 2]  # S3 (REJECT only) and CloudWatch Logs (ALL)
+    assert clients("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 1
+    events = clients("logs").get_log_events(logGroupName=group, logStreamName=f"{eni}-all")["events"]
+    assert len(events) == 2  # the log group did not exist: delivery created it, as AWS does
+
+
+def test_realistic_delays_hold_records_back(clients, eni_with_flow_logs):
+    eni, bucket, group = eni_with_flow_logs
+    fake_now = [time.time()]
+    delivery = FlowLogDelivery(DeliveryDelays.realistic(), clock=lambda: fake_now[0])
+    delivery.deliver("123456789012", "us-east-1", records_to_table([_record(eni, "REJECT", int(fake_now[0]))]))
+    time.sleep(1.5)
+    assert clients("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    fake_now[0] += 301  # CloudWatch Logs after about 5 minutes ...
+    time.sleep(2.5)
+    assert len(clients("logs").get_log_events(logGroupName=group, logStreamName=f"{eni}-all")["events"]) == 1
+    assert clients("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    fake_now[0] += 300  # ... S3 after about 10
+    time.sleep(2.5)
+    assert clients("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 1
+
+
+def test_the_environment_chooses_realistic_delays(monkeypatch):
+    monkeypatch.setenv("LABKIT_DELIVERY", "realistic")
+    assert DeliveryDelays.from_environment() == DeliveryDelays(600.0, 300.0)
+    monkeypatch.delenv("LABKIT_DELIVERY")
+    assert DeliveryDelays.from_environment() == DeliveryDelays()

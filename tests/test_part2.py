@@ -1,0 +1,102 @@
+"""Part 2 end to end on the local cloud: the server, the security-group swap, and the records AWS
+would deliver to S3 and CloudWatch Logs."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import pytest
+
+from labkit import flow_logs, records, traffic
+from labkit.config import LabConfig
+from labkit.session import connect
+
+from .test_part1_and_teardown import provision_part1
+
+HEADER = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+KEY = re.compile(r"^AWSLogs/123456789012/vpcflowlogs/us-east-1/\d{4}/\d{2}/\d{2}/"
+                 r"123456789012_vpcflowlogs_us-east-1_fl-[0-9a-f]{17}_\d{8}T\d{4}Z_[0-9a-f]{8}\.log\.gz$")
+
+
+@pytest.fixture
+def lab_with_server(local_env):
+    lab = connect(LabConfig.resolve(run_id="part2"))
+    vpc_id = provision_part1(lab)
+    subnet_id = traffic.ensure_public_subnet(lab, vpc_id)
+    me = traffic.learner_address(lab)
+    ssh = traffic.ensure_security_group(lab, vpc_id, "AeroSecure SSH", "SSH", [
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": f"{me}/32"}]}])
+    http = traffic.ensure_security_group(lab, vpc_id, "AeroSecure HTTP", "HTTP", [
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    server = traffic.ensure_server(lab, subnet_id, ssh)
+    yield lab, server, ssh, http
+    from labkit import teardown
+    teardown.teardown(lab)
+
+
+def test_ssh_is_accepted_then_rejected_after_the_swap_and_both_destinations_agree(lab_with_server):
+    lab, server, ssh, http = lab_with_server
+    me = traffic.learner_address(lab)
+    assert traffic.attempt_connection(lab, server, 22).connected
+    assert traffic.replace_security_groups(lab, server.instance_id, [http]) == ["AeroSecure HTTP"]
+    blocked = traffic.attempt_connection(lab, server, 22)
+    assert not blocked.connected and "timed out" in blocked.detail
+    assert traffic.attempt_connection(lab, server, 80).connected  # the HTTP-only group lets the web in
+
+    s3 = lab.client("s3")
+    keys = list(records.s3_objects(lab, lab.bucket)["Key"])
+    assert keys and all(KEY.match(k) for k in keys), keys
+    for key in keys:
+        text = gzip.decompress(s3.get_object(Bucket=lab.bucket, Key=key)["Body"].read()).decode()
+        lines = text.splitlines()
+        assert lines[0] == HEADER
+        assert all(len(line.split(" ")) == 14 for line in lines[1:])
+
+    s3_records = records.read_s3_records(lab, lab.bucket).sort_values(["start", "end"], kind="stable")
+    inbound_ssh = s3_records[(s3_records["srcaddr"] == me) & (s3_records["dstport"] == 22)]
+    assert list(inbound_ssh["action"]) == ["ACCEPT", "REJECT"]
+    rejected = inbound_ssh.iloc[1]
+    assert (rejected["protocol"], rejected["packets"], rejected["dstaddr"]) == (6, 4, server.private_ip)
+    replies = s3_records[(s3_records["dstaddr"] == me) & (s3_records["srcport"] == 22)]
+    assert list(replies["action"]) == ["ACCEPT"]  # the blocked attempt got no reply
+
+    events = records.read_log_events(lab, lab.config.log_group)
+    assert set(events["logStream"]) == {f"{server.interface_id}-all"}
+    by_line = lambda frame: sorted(frame[records.DEFAULT_FIELDS].astype(str).agg(" ".join, axis=1))  # noqa: E731
+    assert by_line(events) == by_line(s3_records)
+    assert [int(t.timestamp()) for t in events["timestamp"]] == [int(s) for s in events["start"]]
+
+
+def test_background_traffic_is_delivered_whole_to_each_destination(lab_with_server):
+    lab, server, *_ = lab_with_server
+    result = traffic.local_cloud_request(lab, "background-traffic", {"records": 3000, "seed": 7})
+    assert result["generated"] == 3000
+    assert sorted(result["delivered"].values()) == [3000, 3000]
+    assert len(records.read_s3_records(lab, lab.bucket)) == 3000
+    assert len(records.read_log_events(lab, lab.config.log_group)) == 3000
+
+
+def test_parquet_hive_hourly_delivery(lab_with_server):
+    lab, server, *_ = lab_with_server
+    vpc_id = flow_logs.ensure_vpc(lab)
+    flow_logs.ensure_flow_log(lab, "parquet-logs", ResourceType="NetworkInterface", ResourceIds=[server.interface_id],
+                              TrafficType="REJECT", LogDestinationType="s3",
+                              LogDestination=f"arn:aws:s3:::{lab.bucket}/parquet/",
+                              DestinationOptions={"FileFormat": "parquet", "HiveCompatiblePartitions": True,
+                                                  "PerHourPartition": True})
+    traffic.local_cloud_request(lab, "background-traffic", {"records": 500, "seed": 3})
+    keys = list(records.s3_objects(lab, lab.bucket, prefix="parquet/")["Key"])
+    assert keys and all(re.match(r"^parquet/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/"
+                                 r"aws-region=us-east-1/year=\d{4}/month=\d{2}/day=\d{2}/hour=\d{2}/"
+                                 r".*\.log\.parquet$", k) for k in keys), keys
+    assert vpc_id
+
+
+def test_an_instance_without_public_address_cannot_be_reached(lab_with_server):
+    lab, server, *_ = lab_with_server
+    private_only = traffic.Server(server.instance_id, "", server.private_ip, server.interface_id, server.subnet_id)
+    with pytest.raises(ValueError, match="no public IPv4 address"):
+        traffic.attempt_connection(lab, private_only, 22)
+    with pytest.raises(ValueError, match="No network interface has the public IPv4 address 198.51.100.1"):
+        traffic.local_cloud_request(lab, "connect", {"source": "203.0.113.10", "destination": "198.51.100.1", "port": 22})
