@@ -142,7 +142,7 @@ def _teardown(args: argparse.Namespace) -> int:
 
     config = LabConfig.resolve(target=args.target, region=args.region, run_id=args.run_id,
                                name_prefix=args.name_prefix)
-    if config.target == "local" and server.running() is None and not _endpoint_set():
+    if config.target == "local" and server.reachable_endpoint() is None:
         print("No local cloud is running: nothing to remove.")
         return 0
     removals = teardown.teardown(connect(config))
@@ -151,15 +151,6 @@ def _teardown(args: argparse.Namespace) -> int:
     for removal in removals:
         print(f"{removal.status:<8} {removal.kind:<10} {removal.resource_id}")
     return 0 if all(r.status == "removed" for r in removals) else 1
-
-
-def _endpoint_set() -> bool:
-    import os
-
-    from .localcloud import server
-
-    endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    return bool(endpoint) and server.healthy(endpoint)
 
 
 if __name__ == "__main__":

@@ -104,11 +104,8 @@ def _ensure_local_cloud() -> bool:
     Returns True if this run started it."""
     from .localcloud import server
 
-    endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    if endpoint and server.healthy(endpoint):
-        return False
-    info, started = server.start_detached()
-    os.environ["AWS_ENDPOINT_URL"] = info.endpoint
+    endpoint, started = server.ensure_running()
+    os.environ["AWS_ENDPOINT_URL"] = endpoint  # the kernels inherit it
     return started
 
 

@@ -76,10 +76,7 @@ def connect(config: LabConfig) -> Lab:
 def _use_local_cloud(config: LabConfig) -> str:
     from .localcloud import server
 
-    endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    if not (endpoint and server.healthy(endpoint)):
-        info, _started = server.start_detached()
-        endpoint = info.endpoint
+    endpoint, _started = server.ensure_running()
     os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_REGION=config.region,
                       AWS_DEFAULT_REGION=config.region, **LOCAL_CREDENTIALS)
     os.environ.pop("AWS_PROFILE", None)  # a learner's profile must not shadow the dummy keys

@@ -18,8 +18,6 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from .session import Lab
 
 SUBNET_CIDR = "10.0.1.0/24"
@@ -210,6 +208,3 @@ def wait_for_records(fetch: Any, expected: Any, timeout_s: float, poll_s: float 
             return result
         time.sleep(poll_s)
 
-
-def is_missing(error: ClientError, *codes: str) -> bool:
-    return error.response["Error"]["Code"] in codes

@@ -141,6 +141,25 @@ def healthy(endpoint: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def reachable_endpoint() -> str | None:
+    """The local cloud this process should use: AWS_ENDPOINT_URL if it answers, else the recorded one."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and healthy(endpoint):
+        return endpoint
+    info = running()
+    return info.endpoint if info else None
+
+
+def ensure_running(port: int = DEFAULT_PORT) -> tuple[str, bool]:
+    """The endpoint of a running local cloud, starting a detached one if none answers.
+    Returns (endpoint, started)."""
+    endpoint = reachable_endpoint()
+    if endpoint:
+        return endpoint, False
+    info, started = start_detached(port)
+    return info.endpoint, started
+
+
 def start_detached(port: int = DEFAULT_PORT) -> tuple[ServerInfo, bool]:
     """Start the local cloud as a background process that outlives this one.
 
