@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -c "import matplotlib.pyplot"  # build the font cache now, not in a notebook cell
 	touch $@
 
 # Run every notebook headless on the local cloud, then tear down; executed notebooks go to runs/.

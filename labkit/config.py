@@ -37,6 +37,8 @@ class LabConfig:
     s3_flow_log_base: str = "S3-logs"
     cw_flow_log_base: str = "CW-logs"
     server_base: str = "AeroSecure Server"
+    ssh_group_base: str = "AeroSecure SSH"
+    http_group_base: str = "AeroSecure HTTP"
     vpc_base: str = "AeroSecure VPC"
     role_base: str = "AeroSecureFlowLogsRole"
     bucket_base: str = "aerosecure-flow-logs"
@@ -101,6 +103,14 @@ class LabConfig:
     @property
     def server_name(self) -> str:
         return self.name(self.server_base)
+
+    @property
+    def ssh_group_name(self) -> str:
+        return self.name(self.ssh_group_base)
+
+    @property
+    def http_group_name(self) -> str:
+        return self.name(self.http_group_base)
 
     @property
     def vpc_name(self) -> str:

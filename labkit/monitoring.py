@@ -9,6 +9,7 @@ functions under "local target only", which read the local cloud's outbox in plac
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from .config import ConfigError
 from .session import Lab
+from .traffic import Server, describe_server
 
 # The walkthrough's names and settings.
 SSH_REJECT_FILTER_NAME = "dest-port-22-reject"
@@ -29,6 +31,65 @@ SSH_REJECT_TRANSFORMATIONS = [{"metricName": METRIC_NAME, "metricNamespace": MET
 ALARM_BASE = "SSH rejects"
 TOPIC_BASE = "aerosecure-ssh-alerts"
 PENDING = "PendingConfirmation"
+CONFIRMATION_SUBJECT = "AWS Notification - Subscription Confirmation"
+# Part 2's security groups (names before the prefix), as 02_generate_traffic creates them.
+# Domains reserved for examples (RFC 2606): mail to them never arrives.
+EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
+
+
+# --- what Part 3 uses of Parts 1 and 2 -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Part2:
+    """The AeroSecure server and its two security groups."""
+
+    server: Server
+    ssh_group: str
+    http_group: str
+
+
+def find_part2(lab: Lab) -> Part2:
+    """Part 2's running server and security groups; RuntimeError naming the notebooks to run if missing."""
+    ec2, config = lab.client("ec2"), lab.config
+    running = ec2.describe_instances(Filters=[*config.ec2_filters(config.server_name),
+                                              {"Name": "instance-state-name", "Values": ["running"]}])
+    instances = [i for r in running["Reservations"] for i in r["Instances"]]
+    if not instances:
+        raise RuntimeError(f"Part 2's server {config.server_name!r} is not running: run 01_flow_logs_setup.ipynb "
+                           f"and 02_generate_traffic.ipynb first (on AWS it terminates itself after two hours).")
+    server = describe_server(lab, instances[0]["InstanceId"])
+    vpc = {"Name": "vpc-id", "Values": [instances[0]["VpcId"]]}
+    groups = {}
+    for name in (config.ssh_group_name, config.http_group_name):
+        found = ec2.describe_security_groups(Filters=[*config.ec2_filters(name), vpc])["SecurityGroups"]
+        if not found:
+            raise RuntimeError(f"Part 2's security group {name!r} is missing: run 02_generate_traffic.ipynb first.")
+        groups[name] = found[0]["GroupId"]
+    return Part2(server, groups[config.ssh_group_name], groups[config.http_group_name])
+
+
+def alert_address(lab: Lab, address: str) -> str:
+    """The alarm's email address; on AWS it must be one the learner can read (the link must be clicked)."""
+    address = address.strip()
+    if "@" not in address:
+        raise ConfigError(f"alert_email {address!r} is not an email address.")
+    if lab.config.target == "aws" and address.rsplit("@", 1)[1].lower() in EXAMPLE_DOMAINS:
+        raise ConfigError(f"On AWS the confirmation link goes to {address}, which nobody reads: set the notebook "
+                          f"parameter alert_email to your own address (papermill: -p alert_email you@...).")
+    return address
+
+
+def wait_for_fresh_minute(needed_s: float) -> datetime:
+    """Return at once if `needed_s` seconds are left in this UTC minute, else sleep until the next one
+    starts; returns the time. Traffic made then lands in one 1-minute period of the metric."""
+    time.sleep(seconds_to_fresh_minute(datetime.now(timezone.utc), needed_s))
+    return datetime.now(timezone.utc)
+
+
+def seconds_to_fresh_minute(now: datetime, needed_s: float) -> float:
+    """0 if `needed_s` seconds are left in the minute of `now`, else the time to the next minute (and a bit)."""
+    left = 60 - (now.second + now.microsecond / 1e6)
+    return 0.0 if left >= needed_s else left + 0.05
 
 
 # --- the metric filter -----------------------------------------------------------------------------
@@ -75,6 +136,25 @@ def metric_datapoints(lab: Lab, namespace: str = METRIC_NAMESPACE, metric_name: 
     result = response["MetricDataResults"][0]
     frame = pd.DataFrame({"timestamp": pd.to_datetime(result["Timestamps"], utc=True), "value": result["Values"]})
     return frame.sort_values("timestamp", ignore_index=True)
+
+
+def wait_for_datapoints(lab: Lab, since: datetime, namespace: str = METRIC_NAMESPACE,
+                        metric_name: str = METRIC_NAME, statistic: str = "Sum", period: int = 60,
+                        timeout_s: float = 600, poll_s: float = 2) -> pd.DataFrame:
+    """Wait until the metric has a datapoint for a period that started at or after `since` and is over
+    (the periods an alarm judges); returns those datapoints. TimeoutError otherwise."""
+    first = pd.Timestamp(since).floor(f"{period}s")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        data = metric_datapoints(lab, namespace, metric_name, statistic, period, minutes=max(60, 2 * period // 60))
+        over = pd.Timestamp(datetime.now(timezone.utc)) - pd.Timedelta(seconds=period)
+        done = data[(data["timestamp"] >= first) & (data["timestamp"] <= over)].reset_index(drop=True)
+        if len(done):
+            return done
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"No complete {period} s period of {namespace}/{metric_name} since {since:%H:%M:%S} "
+                               f"UTC after {timeout_s:.0f} s: are the REJECT records in the log group yet?")
+        time.sleep(poll_s)
 
 
 def _minute(moment: datetime) -> datetime:
@@ -128,15 +208,17 @@ def wait_for_alarm_state(lab: Lab, name: str, state: str = "ALARM", timeout_s: f
 
 
 def alarm_history(lab: Lab, name: str, item_type: str | None = None) -> pd.DataFrame:
-    """DescribeAlarmHistory, oldest first: when, type, summary."""
+    """DescribeAlarmHistory, oldest first: when (UTC, to the second), type, summary."""
     params: dict[str, Any] = {"AlarmName": name, "ScanBy": "TimestampAscending"}
     if item_type:
         params["HistoryItemType"] = item_type
     items = []
     for page in lab.client("cloudwatch").get_paginator("describe_alarm_history").paginate(**params):
         items += page["AlarmHistoryItems"]
-    return pd.DataFrame([{"timestamp": i["Timestamp"], "type": i["HistoryItemType"], "summary": i["HistorySummary"]}
-                         for i in items], columns=["timestamp", "type", "summary"])
+    frame = pd.DataFrame([{"timestamp": i["Timestamp"], "type": i["HistoryItemType"], "summary": i["HistorySummary"]}
+                          for i in items], columns=["timestamp", "type", "summary"])
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).dt.floor("s")
+    return frame
 
 
 def plot_metric_with_threshold(lab: Lab, alarm_name: str, minutes: int = 60, ax: Any = None) -> Any:
@@ -215,17 +297,26 @@ def outbox(lab: Lab) -> pd.DataFrame:
     return pd.DataFrame([e.as_dict() for e in emails], columns=["from", "to", "subject", "date", "body"])
 
 
-def latest_email(lab: Lab, to: str, subject_prefix: str = "", timeout_s: float = 60, poll_s: float = 1) -> Any:
-    """The newest outbox email to `to` whose subject starts with `subject_prefix`, waiting for it."""
+def latest_email(lab: Lab, to: str, subject_prefix: str = "", since: datetime | None = None,
+                 timeout_s: float = 60, poll_s: float = 1) -> Any:
+    """The newest outbox email to `to` whose subject starts with `subject_prefix` (and sent at or after
+    `since`, to the second), waiting for it."""
+    after = since.replace(microsecond=0) if since else None
     deadline = time.monotonic() + timeout_s
     while True:
-        found = [e for e in _outbox(lab).emails() if e.recipient == to and e.subject.startswith(subject_prefix)]
+        found = [e for e in _outbox(lab).emails() if e.recipient == to and e.subject.startswith(subject_prefix)
+                 and (after is None or e.date >= after)]
         if found:
             return found[-1]
         if time.monotonic() > deadline:
             raise TimeoutError(f"No email to {to} with a subject starting {subject_prefix!r} "
                                f"in the local cloud's outbox after {timeout_s:.0f} s.")
         time.sleep(poll_s)
+
+
+def email_text(email: Any) -> str:
+    """An outbox email as a mail client shows it: From, To, Subject, then the body."""
+    return f"From: {email.sender}\nTo: {email.recipient}\nSubject: {email.subject}\n\n{email.body}"
 
 
 def confirm_from_outbox(lab: Lab, topic_arn: str, endpoint: str, timeout_s: float = 60, poll_s: float = 1) -> str:

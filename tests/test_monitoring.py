@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import boto3
 import matplotlib
 import pytest
 
-from labkit import monitoring, teardown
+from labkit import flow_logs, monitoring, teardown, traffic
 from labkit.config import ConfigError, LabConfig
 from labkit.session import Lab, connect
 
@@ -18,6 +19,8 @@ matplotlib.use("Agg")
 
 EMAIL = "learner@example.com"
 SSH_REJECT_LINE = "2 123456789010 eni-1235b8ca123456789 198.51.100.7 172.31.9.12 49761 22 6 1 40 1418530010 1418530070 REJECT OK"
+SSH_RULE = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "203.0.113.10/32"}]}
+HTTP_RULE = {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
 ACCEPT_LINE = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"
 
 
@@ -82,8 +85,12 @@ def test_the_walkthrough_alarm_fires_and_its_email_arrives(lab):
 
     history = monitoring.alarm_history(lab, alarm, "StateUpdate")
     assert history["summary"].tolist() == ["Alarm updated from INSUFFICIENT_DATA to ALARM"]
-    email = monitoring.latest_email(lab, EMAIL, "ALARM:", timeout_s=10)
+    email = monitoring.latest_email(lab, EMAIL, "ALARM:", since=fired["StateUpdatedTimestamp"], timeout_s=10)
     assert email.subject == f'ALARM: "{alarm}" in US East (N. Virginia)'
+    assert 'State Change:               INSUFFICIENT_DATA -> ALARM' in monitoring.email_text(email)
+    with pytest.raises(TimeoutError, match="No email to learner@example.com"):
+        monitoring.latest_email(lab, EMAIL, "ALARM:", since=fired["StateUpdatedTimestamp"] + timedelta(minutes=1),
+                                timeout_s=0.2, poll_s=0.1)
     assert monitoring.outbox(lab)["subject"].tolist()[-2:] == [
         "AWS Notification - Subscription Confirmation", email.subject]
 
@@ -138,3 +145,48 @@ def test_the_outbox_is_a_local_target_convenience(lab):
                  account_id=lab.account_id, caller_arn=lab.caller_arn)
     with pytest.raises(ConfigError, match="real mailbox"):
         monitoring.outbox(on_aws)
+
+
+def test_wait_for_datapoints_returns_periods_that_are_over(lab):
+    _walkthrough(lab)
+    started = datetime.now(timezone.utc) - timedelta(minutes=3)
+    _rejected_ssh(lab, 2, minutes_ago=2)
+    done = monitoring.wait_for_datapoints(lab, since=started, namespace=_namespace(lab), timeout_s=10, poll_s=0.1)
+    assert done["value"].tolist() == [2.0]
+    monitoring.wait_for_fresh_minute(needed_s=1)  # so that this minute cannot end during the wait below
+    _rejected_ssh(lab, 1, minutes_ago=0)  # this minute is not over yet: an alarm would not judge it
+    with pytest.raises(TimeoutError, match="No complete 60 s period"):
+        monitoring.wait_for_datapoints(lab, since=datetime.now(timezone.utc), namespace=_namespace(lab),
+                                       timeout_s=0.2, poll_s=0.1)
+
+
+@pytest.mark.parametrize(("second", "expected"), [(0, 0.0), (25, 0.0), (26, 34.05), (59, 1.05)])
+def test_a_fresh_minute_leaves_room_for_the_traffic(second, expected):
+    now = datetime(2026, 1, 5, 17, 31, second, tzinfo=timezone.utc)
+    assert monitoring.seconds_to_fresh_minute(now, needed_s=35) == pytest.approx(expected)
+
+
+def test_find_part2_names_the_notebooks_to_run_first(lab):
+    with pytest.raises(RuntimeError, match="run 01_flow_logs_setup.ipynb and 02_generate_traffic.ipynb first"):
+        monitoring.find_part2(lab)
+    vpc = flow_logs.ensure_vpc(lab)
+    subnet = traffic.ensure_public_subnet(lab, vpc)
+    ssh = traffic.ensure_security_group(lab, vpc, lab.config.ssh_group_name, "ssh", [SSH_RULE])
+    server = traffic.ensure_server(lab, subnet, ssh)
+    with pytest.raises(RuntimeError, match="security group .*AeroSecure HTTP.* is missing: run 02"):
+        monitoring.find_part2(lab)
+    http = traffic.ensure_security_group(lab, vpc, lab.config.http_group_name, "http", [HTTP_RULE])
+    assert monitoring.find_part2(lab) == monitoring.Part2(server, ssh, http)
+    teardown.teardown(lab, [teardown.Instances(), teardown.SecurityGroups(), teardown.RouteTables(),
+                            teardown.InternetGateways(), teardown.Subnets(), teardown.Vpcs()])
+
+
+def test_on_aws_the_alert_email_must_be_a_real_mailbox(lab):
+    on_aws = Lab(config=LabConfig.resolve(target="aws", region="us-east-1"), session=lab.session,
+                 account_id=lab.account_id, caller_arn=lab.caller_arn)
+    assert monitoring.alert_address(lab, " learner@example.com ") == EMAIL
+    assert monitoring.alert_address(on_aws, "me@mycompany.io") == "me@mycompany.io"
+    with pytest.raises(ConfigError, match="set the notebook parameter alert_email"):
+        monitoring.alert_address(on_aws, EMAIL)
+    with pytest.raises(ConfigError, match="not an email address"):
+        monitoring.alert_address(lab, "learner")

@@ -23,6 +23,8 @@ from .network import ConnectionTracker, Peer, Traffic, Unreachable
 
 # Nitro instances aggregate over at most 60 s whatever MaxAggregationInterval says (the lab's are Nitro).
 AGGREGATION_INTERVAL = 60
+# The longest attempt: SYN retries until the client's 10 s connect timeout, and a short session.
+ATTEMPT_SECONDS = 15
 
 
 class ConnectionAttempts:
@@ -50,6 +52,10 @@ class ConnectionAttempts:
         port = int(request.get("port", 22))
         with self._lock:
             now = max(int(self.clock()), self._busy_until)
+            if now % AGGREGATION_INTERVAL > AGGREGATION_INTERVAL - ATTEMPT_SECONDS:
+                # Start in the next capture window, so one attempt's packets make one record per flow
+                # and the records a lab shows are the same from run to run.
+                now += AGGREGATION_INTERVAL - now % AGGREGATION_INTERVAL
             self._attempts += 1
             # Seeded by the attempt, so a fresh local cloud replays the same ports and byte counts.
             rng = random.Random(f"{request['source']}>{eni.private_ip_address}:{port}#{self._attempts}")
