@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import pandas as pd
 from botocore.exceptions import ClientError
 
+from . import analysis
 from .session import Lab
 
 VERIFY_TIMEOUT_S = 60.0
@@ -310,11 +311,93 @@ class SnsSubscriptions:
             raise
 
 
+class AthenaTables:
+    """The tables of the lab's Glue database, as `database.table`."""
+
+    label = "Athena table"
+
+    def find(self, lab: Lab) -> list[str]:
+        return [f"{database}.{table['Name']}" for database in GlueDatabases().find(lab)
+                for page in lab.client("glue").get_paginator("get_tables").paginate(DatabaseName=database)
+                for table in page["TableList"]]
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        database, name = resource_id.split(".", 1)
+        lab.client("glue").delete_table(DatabaseName=database, Name=name)  # its partitions go with it
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        database, name = resource_id.split(".", 1)
+        try:
+            lab.client("glue").get_table(DatabaseName=database, Name=name)
+            return True
+        except ClientError as error:
+            if _error_code(error) == "EntityNotFoundException":
+                return False
+            raise
+
+
+class GlueDatabases:
+    label = "Glue database"
+
+    def find(self, lab: Lab) -> list[str]:
+        name = analysis.database_name(lab.config)
+        return [name] if self.exists(lab, name) and analysis.lab_owns_database(lab, name) else []
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        lab.client("glue").delete_database(Name=resource_id)
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        try:
+            lab.client("glue").get_database(Name=resource_id)
+            return True
+        except ClientError as error:
+            if _error_code(error) == "EntityNotFoundException":
+                return False
+            raise
+
+
+class AthenaWorkGroups:
+    label = "Athena work group"
+
+    def find(self, lab: Lab) -> list[str]:
+        work_group = analysis.lab_work_group(lab)
+        return [work_group] if work_group else []
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        lab.client("athena").delete_work_group(WorkGroup=resource_id, RecursiveDeleteOption=True)
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        return analysis.lab_work_group(lab) == resource_id
+
+
+class AthenaQueryResults:
+    """The result files of the lab's queries: one `s3://` folder in the lab's bucket."""
+
+    label = "Athena query results"
+
+    def find(self, lab: Lab) -> list[str]:
+        folder = analysis.results_location(lab)
+        return [folder] if Buckets().find(lab) and self.exists(lab, folder) else []
+
+    def delete(self, lab: Lab, resource_id: str) -> None:
+        bucket, prefix = resource_id.removeprefix("s3://").split("/", 1)
+        s3 = lab.client("s3")
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            doomed = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if doomed:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+
+    def exists(self, lab: Lab, resource_id: str) -> bool:
+        bucket, prefix = resource_id.removeprefix("s3://").split("/", 1)
+        return bool(lab.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount"))
+
+
 # Dependency order: what delivers into or lives inside a resource goes before it.
 KINDS: list[ResourceKind] = [
     Instances(),  # first: an instance holds ENIs in the subnet and uses the security groups
     Alarms(), MetricFilters(),  # an alarm watches the filter's metric and notifies the topic
     SnsSubscriptions(), SnsTopics(),
+    AthenaTables(), GlueDatabases(), AthenaWorkGroups(), AthenaQueryResults(),  # results live in the bucket
     FlowLogs(), LogGroups(), Roles(), Buckets(),
     SecurityGroups(), RouteTables(), InternetGateways(), Subnets(),
     Vpcs(),  # last: everything above lives in it
