@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 lab: venv
 	$(BIN)/labkit run
 
-# Unit tests, conformance tests, notebook tests, and nbval over the committed notebooks.
+# Unit tests, conformance tests and notebook tests; then nbval over the committed notebooks, in a
+# process of its own (moto's state is per process: the notebooks start from a fresh account).
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest notebooks
 
 # The local cloud in the background, and JupyterLab on the notebooks.
 jupyter: venv

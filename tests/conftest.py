@@ -3,6 +3,7 @@ local cloud is started by the root conftest.py)."""
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 
 import boto3
@@ -24,8 +25,10 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 
 @pytest.fixture(scope="module")
 def local_cloud() -> Iterator[InProcessServer]:
-    """A fresh local cloud for one test module."""
+    """A local cloud for one test module. moto keeps its state per process, so the module starts
+    from a reset account rather than from what earlier modules left."""
     with InProcessServer() as cloud:
+        urllib.request.urlopen(urllib.request.Request(f"{cloud.endpoint}/moto-api/reset", method="POST")).close()
         yield cloud
 
 

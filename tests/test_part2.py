@@ -70,7 +70,8 @@ def test_ssh_is_accepted_then_rejected_after_the_swap_and_both_destinations_agre
 
 def test_background_traffic_is_delivered_whole_to_each_destination(lab_with_server):
     lab, server, *_ = lab_with_server
-    result = traffic.local_cloud_request(lab, "background-traffic", {"records": 3000, "seed": 7})
+    result = traffic.local_cloud_request(lab, "background-traffic", {"records": 3000, "seed": 7,
+                                                                      "interface_ids": [server.interface_id]})
     assert result["generated"] == 3000
     assert sorted(result["delivered"].values()) == [3000, 3000]
     assert len(records.read_s3_records(lab, lab.bucket)) == 3000
@@ -85,7 +86,8 @@ def test_parquet_hive_hourly_delivery(lab_with_server):
                               LogDestination=f"arn:aws:s3:::{lab.bucket}/parquet/",
                               DestinationOptions={"FileFormat": "parquet", "HiveCompatiblePartitions": True,
                                                   "PerHourPartition": True})
-    traffic.local_cloud_request(lab, "background-traffic", {"records": 500, "seed": 3})
+    traffic.local_cloud_request(lab, "background-traffic", {"records": 500, "seed": 3,
+                                                            "interface_ids": [server.interface_id]})
     keys = list(records.s3_objects(lab, lab.bucket, prefix="parquet/")["Key"])
     assert keys and all(re.match(r"^parquet/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/"
                                  r"aws-region=us-east-1/year=\d{4}/month=\d{2}/day=\d{2}/hour=\d{2}/"
