@@ -149,7 +149,7 @@ def _teardown(args: argparse.Namespace) -> int:
     if not removals:
         print("Nothing of this lab run was found: nothing to remove.")
     for removal in removals:
-        print(f"{removal.status:<8} {removal.kind:<10} {removal.resource_id}")
+        print(f"{removal.status:<8} {removal.kind:<18} {removal.resource_id}")
     return 0 if all(r.status == "removed" for r in removals) else 1
 
 
