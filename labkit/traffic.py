@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ LOCAL_LEARNER_ADDRESS = "203.0.113.10"  # a documentation-range address stands f
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 INSTANCE_TYPE = "t3.nano"  # the smallest x86 Nitro type
 SELF_DESTRUCT_MINUTES = 120
+SSH_USER = "ec2-user"  # Amazon Linux
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,10 @@ def _comparable(permissions: list[dict[str, Any]]) -> list[tuple]:
 
 # --- the server ------------------------------------------------------------------------------
 
-def ensure_server(lab: Lab, subnet_id: str, security_group_id: str) -> Server:
-    """The AeroSecure server: one small instance that terminates itself after a timer on AWS."""
+def ensure_server(lab: Lab, subnet_id: str, security_group_id: str, key_name: str | None = None) -> Server:
+    """The AeroSecure server: one small instance that terminates itself after a timer on AWS.
+
+    `key_name`: an EC2 key pair to log in with (optional: the lab only needs the TCP handshake)."""
     ec2, name = lab.client("ec2"), lab.config.server_name
     running = ec2.describe_instances(Filters=[*lab.config.ec2_filters(name),
                                               {"Name": "instance-state-name", "Values": ["pending", "running"]}])
@@ -130,6 +134,7 @@ def ensure_server(lab: Lab, subnet_id: str, security_group_id: str) -> Server:
             InstanceInitiatedShutdownBehavior="terminate",  # shutting down = terminated: no cost left behind
             UserData=f"#!/bin/bash\nshutdown -h +{SELF_DESTRUCT_MINUTES}\n",  # self-destruct timer
             MetadataOptions={"HttpTokens": "required"},
+            **({"KeyName": key_name} if key_name else {}),
             TagSpecifications=[*lab.config.tag_specifications("instance", name),
                                *lab.config.tag_specifications("volume", name)],
         )["Instances"][0]
@@ -162,13 +167,18 @@ def replace_security_groups(lab: Lab, instance_id: str, group_ids: list[str]) ->
 # --- connection attempts ---------------------------------------------------------------------
 
 def attempt_connection(lab: Lab, server: Server, port: int = 22, source: str | None = None,
-                       timeout_s: float = 5.0) -> Attempt:
-    """Try a TCP connection (SSH is 22/tcp) from the learner to the server's public address."""
+                       timeout_s: float = 5.0, ssh_key: str | None = None) -> Attempt:
+    """Try a TCP connection (SSH is 22/tcp) from the learner to the server's public address.
+
+    On AWS with `ssh_key` (the private key of the instance's key pair), a real SSH login is made.
+    """
     if not server.public_ip:
         raise ValueError(f"Instance {server.instance_id} has no public IPv4 address: it cannot be reached "
                          f"from the internet. Launch it in the public subnet.")
     source = learner_address(lab, source)
     if lab.config.target == "aws":
+        if ssh_key:
+            return _ssh_login(source, server.public_ip, port, ssh_key, timeout_s)
         return _tcp_connect(source, server.public_ip, port, timeout_s)
     outcome = local_cloud_request(lab, "connect", {
         "source": source, "destination": server.public_ip, "port": port, "protocol": "tcp"})
@@ -184,6 +194,16 @@ def _tcp_connect(source: str, host: str, port: int, timeout_s: float) -> Attempt
         return Attempt(source, host, port, False, f"timed out after {timeout_s:.0f} s: the packets were dropped")
     except OSError as error:
         return Attempt(source, host, port, False, f"failed: {error.strerror or error}")
+
+
+def _ssh_login(source: str, host: str, port: int, key_file: str, timeout_s: float) -> Attempt:
+    command = ["ssh", "-i", key_file, "-p", str(port), "-o", "BatchMode=yes", "-o", f"ConnectTimeout={timeout_s:.0f}",
+               "-o", "StrictHostKeyChecking=accept-new", f"{SSH_USER}@{host}", "true"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s + 30)
+    if result.returncode == 0:
+        return Attempt(source, host, port, True, f"logged in as {SSH_USER}")
+    reason = (result.stderr.strip().splitlines() or ["ssh failed"])[-1]
+    return Attempt(source, host, port, False, reason)
 
 
 def local_cloud_request(lab: Lab, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:

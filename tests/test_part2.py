@@ -102,3 +102,20 @@ def test_an_instance_without_public_address_cannot_be_reached(lab_with_server):
         traffic.attempt_connection(lab, private_only, 22)
     with pytest.raises(ValueError, match="No network interface has the public IPv4 address 198.51.100.1"):
         traffic.local_cloud_request(lab, "connect", {"source": "203.0.113.10", "destination": "198.51.100.1", "port": 22})
+
+
+def test_on_aws_a_key_makes_a_real_ssh_login(monkeypatch):
+    from types import SimpleNamespace
+
+    calls = []
+
+    def fake_run(command, **kwargs):
+        calls.append(command)
+        return SimpleNamespace(returncode=255, stderr="ssh: connect to host 192.0.2.5 port 22: Connection timed out\n")
+
+    monkeypatch.setattr(traffic.subprocess, "run", fake_run)
+    lab = SimpleNamespace(config=SimpleNamespace(target="aws"))
+    server = traffic.Server("i-0123456789abcdef0", "192.0.2.5", "10.0.1.4", "eni-1", "subnet-1")
+    attempt = traffic.attempt_connection(lab, server, 22, source="198.51.100.9", ssh_key="lab.pem")
+    assert calls[0][:3] == ["ssh", "-i", "lab.pem"] and calls[0][-2:] == ["ec2-user@192.0.2.5", "true"]
+    assert not attempt.connected and attempt.detail == "ssh: connect to host 192.0.2.5 port 22: Connection timed out"
