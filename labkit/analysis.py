@@ -52,16 +52,6 @@ def results_location(lab: Lab) -> str:
 
 # --- the records to analyse ---------------------------------------------------------------------
 
-def lab_server(lab: Lab) -> traffic.Server:
-    """Part 2's AeroSecure server, running; says to run Part 2 when it is not."""
-    reservations = lab.client("ec2").describe_instances(Filters=[
-        *lab.config.ec2_filters(lab.config.server_name), {"Name": "instance-state-name", "Values": ["running"]}])
-    instances = [i for r in reservations["Reservations"] for i in r["Instances"]]
-    if not instances:
-        raise RuntimeError(f"The server {lab.config.server_name!r} is not running: run 02_generate_traffic.ipynb first.")
-    return traffic.describe_server(lab, instances[0]["InstanceId"])
-
-
 def ensure_internet_noise(lab: Lab, server: traffic.Server) -> dict[str, Any] | None:
     """Local target: deliver a day of seeded internet noise against the server's network interface,
     once (a marker object in the lab's bucket remembers it). On AWS the internet does this by itself.

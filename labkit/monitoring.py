@@ -9,7 +9,6 @@ functions under "local target only", which read the local cloud's outbox in plac
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -17,7 +16,6 @@ import pandas as pd
 
 from .config import ConfigError
 from .session import Lab
-from .traffic import Server, describe_server
 
 # The walkthrough's names and settings.
 SSH_REJECT_FILTER_NAME = "dest-port-22-reject"
@@ -35,37 +33,6 @@ CONFIRMATION_SUBJECT = "AWS Notification - Subscription Confirmation"
 # Part 2's security groups (names before the prefix), as 02_generate_traffic creates them.
 # Domains reserved for examples (RFC 2606): mail to them never arrives.
 EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
-
-
-# --- what Part 3 uses of Parts 1 and 2 -------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Part2:
-    """The AeroSecure server and its two security groups."""
-
-    server: Server
-    ssh_group: str
-    http_group: str
-
-
-def find_part2(lab: Lab) -> Part2:
-    """Part 2's running server and security groups; RuntimeError naming the notebooks to run if missing."""
-    ec2, config = lab.client("ec2"), lab.config
-    running = ec2.describe_instances(Filters=[*config.ec2_filters(config.server_name),
-                                              {"Name": "instance-state-name", "Values": ["running"]}])
-    instances = [i for r in running["Reservations"] for i in r["Instances"]]
-    if not instances:
-        raise RuntimeError(f"Part 2's server {config.server_name!r} is not running: run 01_flow_logs_setup.ipynb "
-                           f"and 02_generate_traffic.ipynb first (on AWS it terminates itself after two hours).")
-    server = describe_server(lab, instances[0]["InstanceId"])
-    vpc = {"Name": "vpc-id", "Values": [instances[0]["VpcId"]]}
-    groups = {}
-    for name in (config.ssh_group_name, config.http_group_name):
-        found = ec2.describe_security_groups(Filters=[*config.ec2_filters(name), vpc])["SecurityGroups"]
-        if not found:
-            raise RuntimeError(f"Part 2's security group {name!r} is missing: run 02_generate_traffic.ipynb first.")
-        groups[name] = found[0]["GroupId"]
-    return Part2(server, groups[config.ssh_group_name], groups[config.http_group_name])
 
 
 def alert_address(lab: Lab, address: str) -> str:

@@ -144,6 +144,35 @@ def ensure_server(lab: Lab, subnet_id: str, security_group_id: str, key_name: st
     return describe_server(lab, instance_id)
 
 
+@dataclass(frozen=True)
+class Part2:
+    """The AeroSecure server and its two security groups."""
+
+    server: Server
+    ssh_group: str
+    http_group: str
+
+
+def find_part2(lab: Lab) -> Part2:
+    """Part 2's running server and security groups; RuntimeError naming the notebooks to run if missing."""
+    ec2, config = lab.client("ec2"), lab.config
+    running = ec2.describe_instances(Filters=[*config.ec2_filters(config.server_name),
+                                              {"Name": "instance-state-name", "Values": ["running"]}])
+    instances = [i for r in running["Reservations"] for i in r["Instances"]]
+    if not instances:
+        raise RuntimeError(f"Part 2's server {config.server_name!r} is not running: run 01_flow_logs_setup.ipynb "
+                           f"and 02_generate_traffic.ipynb first (on AWS it terminates itself after two hours).")
+    server = describe_server(lab, instances[0]["InstanceId"])
+    vpc = {"Name": "vpc-id", "Values": [instances[0]["VpcId"]]}
+    groups = {}
+    for name in (config.ssh_group_name, config.http_group_name):
+        found = ec2.describe_security_groups(Filters=[*config.ec2_filters(name), vpc])["SecurityGroups"]
+        if not found:
+            raise RuntimeError(f"Part 2's security group {name!r} is missing: run 02_generate_traffic.ipynb first.")
+        groups[name] = found[0]["GroupId"]
+    return Part2(server, groups[config.ssh_group_name], groups[config.http_group_name])
+
+
 def describe_server(lab: Lab, instance_id: str) -> Server:
     instance = lab.client("ec2").describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
     eni = next(n for n in instance["NetworkInterfaces"] if n["Attachment"]["DeviceIndex"] == 0)

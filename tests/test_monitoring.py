@@ -168,15 +168,15 @@ def test_a_fresh_minute_leaves_room_for_the_traffic(second, expected):
 
 def test_find_part2_names_the_notebooks_to_run_first(lab):
     with pytest.raises(RuntimeError, match="run 01_flow_logs_setup.ipynb and 02_generate_traffic.ipynb first"):
-        monitoring.find_part2(lab)
+        traffic.find_part2(lab)
     vpc = flow_logs.ensure_vpc(lab)
     subnet = traffic.ensure_public_subnet(lab, vpc)
     ssh = traffic.ensure_security_group(lab, vpc, lab.config.ssh_group_name, "ssh", [SSH_RULE])
     server = traffic.ensure_server(lab, subnet, ssh)
     with pytest.raises(RuntimeError, match="security group .*AeroSecure HTTP.* is missing: run 02"):
-        monitoring.find_part2(lab)
+        traffic.find_part2(lab)
     http = traffic.ensure_security_group(lab, vpc, lab.config.http_group_name, "http", [HTTP_RULE])
-    assert monitoring.find_part2(lab) == monitoring.Part2(server, ssh, http)
+    assert traffic.find_part2(lab) == traffic.Part2(server, ssh, http)
     teardown.teardown(lab, [teardown.Instances(), teardown.SecurityGroups(), teardown.RouteTables(),
                             teardown.InternetGateways(), teardown.Subnets(), teardown.Vpcs()])
 

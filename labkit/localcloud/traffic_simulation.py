@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from . import backends
@@ -19,7 +21,7 @@ from .background_traffic import NetworkInterface, generate_background_traffic
 from .delivery import FlowLogDelivery, covering_flow_logs
 from .ec2_view import interface_by_public_ip, interface_view
 from .flow_records import records_to_table
-from .network import ConnectionTracker, Peer, Traffic, Unreachable
+from .network import ConnectionTracker, Interface, Packet, Peer, Traffic, Unreachable, decide
 
 # Nitro instances aggregate over at most 60 s whatever MaxAggregationInterval says (the lab's are Nitro).
 AGGREGATION_INTERVAL = 60
@@ -101,14 +103,53 @@ class BackgroundTraffic:
             raise ValueError("Give the number of records or the number of minutes of background traffic.")
         end = int(self.clock()) // AGGREGATION_INTERVAL * AGGREGATION_INTERVAL
         start = end - int(minutes or 60) * 60
-        generated, delivered = 0, {}
+        ec2 = backends.ec2(DEFAULT_ACCOUNT_ID, region)
+        views = {i.interface_id: interface_view(ec2, ec2.enis[i.interface_id]) for i in interfaces}
+        generated, passed, delivered = 0, 0, {}
         for table in generate_background_traffic(interfaces, seed=int(request.get("seed", 0)), start=start,
                                                  end=end, records=records, aggregation_interval=AGGREGATION_INTERVAL):
             generated += table.num_rows
+            table = apply_current_rules(table, views)
+            passed += table.num_rows
             for flow_log_id, count in self.delivery.deliver(DEFAULT_ACCOUNT_ID, region, table).records.items():
                 delivered[flow_log_id] = delivered.get(flow_log_id, 0) + count
-        return {"generated": generated, "delivered": delivered,
+        return {"generated": generated, "records": passed, "delivered": delivered,
                 "interfaces": [i.interface_id for i in interfaces]}
+
+
+def apply_current_rules(table: pa.Table, views: dict[str, Interface]) -> pa.Table:
+    """The generator's noise as the ENIs' current security groups and network ACLs let it through.
+
+    The generator accepts web requests everywhere; an inbound flow that the ENI's rules refuse
+    becomes a REJECT of the client's SYN retries, and its replies are never sent.
+    """
+    frame = table.to_pandas()
+    eni_ip = frame["interface_id"].map({eni: view.private_ip for eni, view in views.items()})
+    inbound = frame["action"].eq("ACCEPT") & frame["dstaddr"].eq(eni_ip)
+    allowed: dict[tuple, bool] = {}
+    refused = set()
+    for row in frame[inbound].itertuples():
+        key = (row.interface_id, row.srcaddr, row.protocol, row.dstport)
+        if key not in allowed:
+            syn = Packet(time=int(row.start), direction="ingress", remote=Peer.internet(row.srcaddr),
+                         local_port=int(row.dstport), remote_port=int(row.srcport), protocol=int(row.protocol),
+                         size=60, tcp_flags=2)
+            allowed[key] = decide(views[row.interface_id], syn, tracked=False) == "ACCEPT"
+        if not allowed[key]:
+            refused.add((row.interface_id, row.srcaddr, row.srcport, row.dstport))
+    if not refused:
+        return table
+    flow_in = pd.Series(list(zip(frame["interface_id"], frame["srcaddr"], frame["srcport"], frame["dstport"])),
+                        index=frame.index)
+    flow_out = pd.Series(list(zip(frame["interface_id"], frame["dstaddr"], frame["dstport"], frame["srcport"])),
+                         index=frame.index)
+    rejected = inbound & flow_in.isin(refused)
+    replies = frame["srcaddr"].eq(eni_ip) & flow_out.isin(refused)
+    frame.loc[rejected, "action"] = "REJECT"
+    frame.loc[rejected, "packets"] = frame.loc[rejected, "packets"].clip(upper=4)
+    frame.loc[rejected, "bytes"] = frame.loc[rejected, "packets"] * 60
+    frame.loc[rejected, "tcp_flags"] = 2
+    return pa.Table.from_pandas(frame[~replies], schema=table.schema, preserve_index=False)
 
 
 def flow_logged_interfaces(account_id: str, region: str, only: list[str] | None = None) -> list[NetworkInterface]:

@@ -24,8 +24,8 @@ from .catalog import GlueCatalog, Partition, Table
 from .ddl import Query
 from .projection import projected_partitions
 from .results import ResultColumn, value_text
-from .scan import PartitionFiles, S3Listing, absent_parquet_columns, duckdb_type, literal, quote, relation_sql, \
-    table_files
+from .scan import PartitionFiles, S3Listing, absent_parquet_columns, duckdb_type, literal, parquet_column_sizes, \
+    quote, relation_sql, table_files
 
 FETCH_ROWS = 10_000
 
@@ -156,10 +156,8 @@ def _bytes_scanned(scan: _TableScan, tree: exp.Expression, cursor: Any) -> int:
     used = _used_columns(scan.table, tree)
     if not used:
         return 0
-    (total,) = cursor.execute(
-        "SELECT coalesce(sum(total_compressed_size), 0) FROM parquet_metadata(?) WHERE lower(path_in_schema) IN ("
-        + ", ".join(literal(name) for name in used) + ")", [paths]).fetchone()
-    return int(total)
+    return sum(size for footer in parquet_column_sizes(cursor, paths).values()
+               for column, size in footer.items() if column in used)
 
 
 def _used_columns(table: Table, tree: exp.Expression) -> set[str]:

@@ -16,6 +16,8 @@ under a location, recursively, except names starting with `_` or `.`.
 
 from __future__ import annotations
 
+import os
+
 import bisect
 from dataclasses import dataclass
 from typing import Any
@@ -102,9 +104,28 @@ def absent_parquet_columns(connection: Any, table: Table, files: list[PartitionF
     paths = [o.path for f in files for o in f.objects]
     if not table.is_parquet or not paths:
         return frozenset()
-    present = {row[0].lower() for row in connection.execute(
-        "SELECT DISTINCT name FROM parquet_schema(?)", [paths]).fetchall()}
+    present = set().union(*(footer.keys() for footer in parquet_column_sizes(connection, paths).values()))
     return frozenset(c.name for c in table.columns if c.name not in present)
+
+
+# An object body's file never changes once written (a new PUT writes a new file), so each footer is
+# read once: queries over many Parquet files would otherwise re-read every footer twice per query.
+_FOOTERS: dict[tuple[str, int], dict[str, int]] = {}
+
+
+def parquet_column_sizes(connection: Any, paths: list[str]) -> dict[str, dict[str, int]]:
+    """For each Parquet file: its columns (lower case) and their compressed sizes in bytes."""
+    keys = {path: (path, os.stat(path).st_mtime_ns) for path in paths}
+    unread = [path for path, key in keys.items() if key not in _FOOTERS]
+    if unread:
+        sizes: dict[str, dict[str, int]] = {path: {} for path in unread}
+        for path, column, size in connection.execute(
+                "SELECT file_name, lower(path_in_schema), sum(total_compressed_size) FROM parquet_metadata(?) "
+                "GROUP BY ALL", [unread]).fetchall():
+            sizes[path][column] = int(size)
+        for path in unread:
+            _FOOTERS[keys[path]] = sizes[path]
+    return {path: _FOOTERS[key] for path, key in keys.items()}
 
 
 def _branch(table: Table, files: PartitionFiles, absent: frozenset[str]) -> str:
