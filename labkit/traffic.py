@@ -47,6 +47,7 @@ class Attempt:
     port: int
     connected: bool
     detail: str
+    at: int  # Unix seconds when the first packet left: the records of this attempt start then or later
 
     def __str__(self) -> str:
         verdict = "connected" if self.connected else "no connection"
@@ -211,28 +212,29 @@ def attempt_connection(lab: Lab, server: Server, port: int = 22, source: str | N
         return _tcp_connect(source, server.public_ip, port, timeout_s)
     outcome = local_cloud_request(lab, "connect", {
         "source": source, "destination": server.public_ip, "port": port, "protocol": "tcp"})
-    return Attempt(source, server.public_ip, port, outcome["connected"], outcome["detail"])
+    return Attempt(source, server.public_ip, port, outcome["connected"], outcome["detail"], outcome["at"])
 
 
 def _tcp_connect(source: str, host: str, port: int, timeout_s: float) -> Attempt:
-    started = time.monotonic()
+    at, started = int(time.time()), time.monotonic()
     try:
         with socket.create_connection((host, port), timeout=timeout_s):
-            return Attempt(source, host, port, True, f"handshake in {1000 * (time.monotonic() - started):.0f} ms")
+            return Attempt(source, host, port, True, f"handshake in {1000 * (time.monotonic() - started):.0f} ms", at)
     except socket.timeout:
-        return Attempt(source, host, port, False, f"timed out after {timeout_s:.0f} s: the packets were dropped")
+        return Attempt(source, host, port, False, f"timed out after {timeout_s:.0f} s: the packets were dropped", at)
     except OSError as error:
-        return Attempt(source, host, port, False, f"failed: {error.strerror or error}")
+        return Attempt(source, host, port, False, f"failed: {error.strerror or error}", at)
 
 
 def _ssh_login(source: str, host: str, port: int, key_file: str, timeout_s: float) -> Attempt:
+    at = int(time.time())
     command = ["ssh", "-i", key_file, "-p", str(port), "-o", "BatchMode=yes", "-o", f"ConnectTimeout={timeout_s:.0f}",
                "-o", "StrictHostKeyChecking=accept-new", f"{SSH_USER}@{host}", "true"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s + 30)
     if result.returncode == 0:
-        return Attempt(source, host, port, True, f"logged in as {SSH_USER}")
+        return Attempt(source, host, port, True, f"logged in as {SSH_USER}", at)
     reason = (result.stderr.strip().splitlines() or ["ssh failed"])[-1]
-    return Attempt(source, host, port, False, reason)
+    return Attempt(source, host, port, False, reason, at)
 
 
 def local_cloud_request(lab: Lab, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -49,13 +49,16 @@ def _stdout(notebook_path: Path) -> str:
     return "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
 
 
-def test_part1_runs_twice_without_duplicates_then_teardown_leaves_nothing(local_env, tmp_path):
+def test_parts_1_and_2_run_twice_without_duplicates_then_teardown_leaves_nothing(local_env, tmp_path):
     for attempt in ("first", "second"):
         out = tmp_path / attempt
         out.mkdir()
-        result = execute(NOTEBOOKS / "01_flow_logs_setup.ipynb", out, {}, cell_timeout=120)
-        assert result.status == "ok", result.detail
+        for notebook in ("01_flow_logs_setup", "02_generate_traffic"):
+            result = execute(NOTEBOOKS / f"{notebook}.ipynb", out, {}, cell_timeout=120)
+            assert result.status == "ok", result.detail
         assert "✅ Two flow logs, both ACTIVE." in _stdout(out / "01_flow_logs_setup.ipynb")
+        part2 = _stdout(out / "02_generate_traffic.ipynb")
+        assert "❌" not in part2 and "✅ Inbound SSH: ACCEPT, then REJECT after the swap, then ACCEPT again." in part2
     result = execute(NOTEBOOKS / "99_teardown.ipynb", tmp_path, {}, cell_timeout=120)
     assert result.status == "ok", result.detail
     assert "✅ Nothing of this lab run remains." in _stdout(tmp_path / "99_teardown.ipynb")

@@ -80,6 +80,7 @@ class ConnectionAttempts:
             "detail": ("handshake completed; session exchanged data and closed" if attempt.accepted and not
                        request.get("keep_open") else "handshake completed; session open" if attempt.accepted else
                        f"timed out: {syns} SYN packets got no answer"),
+            "at": now,
             "session": attempt.session_id if request.get("keep_open") else None,
             "records": len(records),
             "delivered": delivered.records if delivered else {},
