@@ -12,7 +12,7 @@ from labkit import flow_logs, teardown
 from labkit.config import ConfigError, LabConfig
 from labkit.session import connect
 
-from .test_part1_and_teardown import provision_part1
+from .labs import provision_part1
 
 
 @pytest.fixture(autouse=True)

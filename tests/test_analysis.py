@@ -15,7 +15,7 @@ from labkit import analysis, plots, records, teardown, traffic  # noqa: E402
 from labkit.config import ConfigError, LabConfig  # noqa: E402
 from labkit.session import connect  # noqa: E402
 
-from .test_part1_and_teardown import provision_part1  # noqa: E402
+from .labs import provision_part2  # noqa: E402
 
 TABLE = """CREATE EXTERNAL TABLE IF NOT EXISTS `vpc_flow_logs` (
   version int, account_id string, interface_id string, srcaddr string, dstaddr string, srcport int, dstport int,
@@ -30,15 +30,10 @@ def lab(local_cloud):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL", local_cloud.endpoint)
         lab = connect(LabConfig.resolve(run_id="part4"))
-        vpc_id = provision_part1(lab)
-        subnet_id = traffic.ensure_public_subnet(lab, vpc_id)
-        me = traffic.learner_address(lab)
-        ssh = traffic.ensure_security_group(lab, vpc_id, "AeroSecure SSH", "SSH", [
-            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": f"{me}/32"}]}])
-        http = traffic.ensure_security_group(lab, vpc_id, "AeroSecure HTTP", "HTTP", [
-            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-        server = traffic.ensure_server(lab, subnet_id, ssh)
-        traffic.replace_security_groups(lab, server.instance_id, [ssh, http])  # a web server, as in notebook 04
+        part2 = provision_part2(lab)
+        server = part2.server
+        # a web server, as in notebook 04
+        traffic.replace_security_groups(lab, server.instance_id, [part2.ssh_group, part2.http_group])
         traffic.attempt_connection(lab, server, 22, source="198.51.100.9")  # not allowed: REJECT
         assert analysis.ensure_internet_noise(lab, server)["generated"] == analysis.NOISE_RECORDS
         yield lab

@@ -9,29 +9,11 @@ from pathlib import Path
 
 import boto3
 
-from labkit import flow_logs, teardown
+from labkit import teardown
 from labkit.config import LabConfig
 from labkit.session import connect
 
-TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                                                 "Action": "sts:AssumeRole"}]}
-PERMISSIONS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                                                       "Resource": "*"}]}
-
-
-def provision_part1(lab):
-    vpc_id = flow_logs.ensure_vpc(lab)
-    bucket = flow_logs.ensure_bucket(lab)
-    flow_logs.ensure_flow_log(lab, lab.config.s3_flow_log_name, ResourceType="VPC", ResourceIds=[vpc_id],
-                              TrafficType="ALL", MaxAggregationInterval=60, LogDestinationType="s3",
-                              LogDestination=f"arn:aws:s3:::{bucket}")
-    group = flow_logs.ensure_log_group(lab)
-    role_arn = flow_logs.ensure_role(lab, lab.config.role_name, TRUST, PERMISSIONS)
-    flow_logs.ensure_flow_log(lab, lab.config.cw_flow_log_name, ResourceType="VPC", ResourceIds=[vpc_id],
-                              TrafficType="ALL", MaxAggregationInterval=60, LogDestinationType="cloud-watch-logs",
-                              LogGroupName=group, DeliverLogsPermissionArn=role_arn)
-    return vpc_id
-
+from .labs import provision_part1
 
 def test_aws_path_runs_on_plain_moto_in_a_fresh_interpreter():
     """moto_fixes patch moto's classes process-wide once a local cloud is built, so the aws-path

@@ -12,7 +12,7 @@ from labkit import flow_logs, records, traffic
 from labkit.config import LabConfig
 from labkit.session import connect
 
-from .test_part1_and_teardown import provision_part1
+from .labs import provision_part2
 
 HEADER = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
 KEY = re.compile(r"^AWSLogs/123456789012/vpcflowlogs/us-east-1/\d{4}/\d{2}/\d{2}/"
@@ -22,15 +22,8 @@ KEY = re.compile(r"^AWSLogs/123456789012/vpcflowlogs/us-east-1/\d{4}/\d{2}/\d{2}
 @pytest.fixture
 def lab_with_server(local_env):
     lab = connect(LabConfig.resolve(run_id="part2"))
-    vpc_id = provision_part1(lab)
-    subnet_id = traffic.ensure_public_subnet(lab, vpc_id)
-    me = traffic.learner_address(lab)
-    ssh = traffic.ensure_security_group(lab, vpc_id, "AeroSecure SSH", "SSH", [
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": f"{me}/32"}]}])
-    http = traffic.ensure_security_group(lab, vpc_id, "AeroSecure HTTP", "HTTP", [
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    server = traffic.ensure_server(lab, subnet_id, ssh)
-    yield lab, server, ssh, http
+    part2 = provision_part2(lab)
+    yield lab, part2.server, part2.ssh_group, part2.http_group
     from labkit import teardown
     teardown.teardown(lab)
 
