@@ -25,8 +25,8 @@ from .network import ConnectionTracker, Interface, Packet, Peer, Traffic, Unreac
 
 # Nitro instances aggregate over at most 60 s whatever MaxAggregationInterval says (the lab's are Nitro).
 AGGREGATION_INTERVAL = 60
-# The longest attempt: SYN retries until the client's 10 s connect timeout, and a short session.
-ATTEMPT_SECONDS = 15
+# How long one attempt's packets last: SYN retries at 0, 1, 3 and 7 s (a short session: 3 s).
+ATTEMPT_SECONDS = 8
 
 
 class ConnectionAttempts:
