@@ -5,6 +5,8 @@ the running one through its state file, and stop it. It only ever binds to 127.0
 from __future__ import annotations
 
 import errno
+import functools
+import hashlib
 import json
 import os
 import signal
@@ -150,11 +152,26 @@ def reachable_endpoint() -> str | None:
     return info.endpoint if info else None
 
 
+@functools.cache
+def code_version() -> str:
+    """A digest of the local cloud's code: a local cloud started from other code answers differently."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def ensure_running(port: int = DEFAULT_PORT) -> tuple[str, bool]:
     """The endpoint of a running local cloud, starting a detached one if none answers.
-    Returns (endpoint, started)."""
+    Returns (endpoint, started). A local cloud running other code (an older checkout) is refused."""
     endpoint = reachable_endpoint()
     if endpoint:
+        with urllib.request.urlopen(f"{endpoint}/_labkit/health", timeout=2) as response:
+            health = json.load(response)
+        if health.get("code") != code_version():
+            raise LocalCloudError(
+                f"The local cloud at {endpoint} (pid {health.get('pid')}) runs other labkit code than this "
+                f"checkout. Stop it with `labkit local stop` (or end pid {health.get('pid')}), then try again.")
         return endpoint, False
     info, started = start_detached(port)
     return info.endpoint, started

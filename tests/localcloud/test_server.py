@@ -65,3 +65,12 @@ def test_the_cli_is_installed_as_a_console_script():
     labkit = Path(sys.executable).parent / "labkit"
     result = subprocess.run([str(labkit), "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "teardown" in result.stdout
+
+
+def test_a_local_cloud_running_other_code_is_refused_with_the_fix(monkeypatch):
+    with server.InProcessServer() as cloud:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", cloud.endpoint)
+        assert server.ensure_running() == (cloud.endpoint, False)
+        monkeypatch.setattr(server, "code_version", lambda: "another-checkout")
+        with pytest.raises(server.LocalCloudError, match="runs other labkit code.*labkit local stop"):
+            server.ensure_running()
