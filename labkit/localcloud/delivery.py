@@ -21,6 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from moto.ec2.exceptions import InvalidNetworkInterfaceIdError
 
 from . import backends
 from .flow_records import parse_log_format
@@ -104,7 +105,7 @@ def covering_flow_logs(ec2: Any, eni_id: str) -> list[Any]:
     """The flow logs whose resource is this ENI, its subnet or its VPC, that can deliver."""
     try:
         eni = ec2.get_network_interface(eni_id)
-    except Exception:  # an ENI that no longer exists: nothing covers it
+    except InvalidNetworkInterfaceIdError:  # an ENI that no longer exists: nothing covers it
         return []
     resources = {eni_id, eni.subnet.id, eni.subnet.vpc_id}
     return [fl for fl in ec2.flow_logs.values()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.iam.exceptions import NotFoundException
+
 from . import backends
 from .app import AwsCall, Response
 
@@ -123,7 +125,7 @@ def delivery_role_error(account_id: str, role_arn: str | None) -> str | None:
         return ACCESS_ERROR
     try:
         role = backends.iam(account_id).get_role_by_arn(role_arn)
-    except Exception:  # moto raises IAMNotFoundException
+    except NotFoundException:
         return ACCESS_ERROR
     trust = json.loads(role.assume_role_policy_document or "{}")
     return None if trusts_flow_logs(trust) else ACCESS_ERROR
