@@ -135,12 +135,18 @@ def running() -> ServerInfo | None:
     return None
 
 
-def healthy(endpoint: str, timeout: float = 2.0) -> bool:
+def health(endpoint: str, timeout: float = 2.0) -> dict | None:
+    """The local cloud's health answer (status, pid, code), or None if nothing healthy answers."""
     try:
         with urllib.request.urlopen(f"{endpoint}/_labkit/health", timeout=timeout) as response:
-            return json.load(response).get("status") == "ok"
+            answer = json.load(response)
     except (OSError, ValueError):
-        return False
+        return None
+    return answer if answer.get("status") == "ok" else None
+
+
+def healthy(endpoint: str, timeout: float = 2.0) -> bool:
+    return health(endpoint, timeout) is not None
 
 
 def reachable_endpoint() -> str | None:
@@ -166,12 +172,11 @@ def ensure_running(port: int = DEFAULT_PORT) -> tuple[str, bool]:
     Returns (endpoint, started). A local cloud running other code (an older checkout) is refused."""
     endpoint = reachable_endpoint()
     if endpoint:
-        with urllib.request.urlopen(f"{endpoint}/_labkit/health", timeout=2) as response:
-            health = json.load(response)
-        if health.get("code") != code_version():
+        answer = health(endpoint) or {}
+        if answer.get("code") != code_version():
             raise LocalCloudError(
-                f"The local cloud at {endpoint} (pid {health.get('pid')}) runs other labkit code than this "
-                f"checkout. Stop it with `labkit local stop` (or end pid {health.get('pid')}), then try again.")
+                f"The local cloud at {endpoint} (pid {answer.get('pid')}) runs other labkit code than this "
+                f"checkout. Stop it with `labkit local stop` (or end pid {answer.get('pid')}), then try again.")
         return endpoint, False
     info, started = start_detached(port)
     return info.endpoint, started
@@ -206,10 +211,10 @@ def start_detached(port: int = DEFAULT_PORT) -> tuple[ServerInfo, bool]:
 def _adopt(port: int) -> ServerInfo | None:
     """A local cloud already answering on this port (started with another LABKIT_HOME): use it."""
     endpoint = f"http://{HOST}:{port}"
-    if not healthy(endpoint):
+    answer = health(endpoint)
+    if answer is None:
         return None
-    with urllib.request.urlopen(f"{endpoint}/_labkit/health", timeout=2) as response:
-        info = ServerInfo(port=port, pid=int(json.load(response)["pid"]))
+    info = ServerInfo(port=port, pid=int(answer["pid"]))
     state_file().write_text(json.dumps(asdict(info)))
     return info
 

@@ -24,8 +24,8 @@ from .catalog import GlueCatalog, Partition, Table
 from .ddl import Query
 from .projection import projected_partitions
 from .results import ResultColumn, value_text
-from .scan import PartitionFiles, S3Listing, absent_parquet_columns, duckdb_type, literal, parquet_column_sizes, \
-    quote, relation_sql, table_files
+from .scan import PartitionFiles, S3Listing, absent_parquet_columns, duckdb_type, parquet_column_sizes, quote, \
+    relation_sql, table_files
 
 FETCH_ROWS = 10_000
 
