@@ -268,6 +268,15 @@ def test_parquet_scans_fewer_bytes_than_text(cursor):
     assert 0 < parquet < cursor.data_scanned_in_bytes
 
 
+def test_integer_division_truncates_like_trino(cursor):
+    """Average bytes per packet: bigint / bigint is a bigint in Athena, not a fraction."""
+    rows = _all(cursor, "SELECT sum(bytes) / sum(packets), max(bytes / packets), max(bytes * 1.0 / packets) "
+                        "FROM vpc_flow_logs WHERE log_status = 'OK'")
+    ok = [r for r in ROWS if r["log_status"] == "OK"]
+    total_bytes, total_packets = sum(r["bytes"] for r in ok), sum(r["packets"] for r in ok)
+    assert rows[0][:2] == (total_bytes // total_packets, max(r["bytes"] // r["packets"] for r in ok))
+    assert float(rows[0][2]) == pytest.approx(max(r["bytes"] / r["packets"] for r in ok))
+
 # --- §6.6: the awslabs bootstrap query forms ------------------------------------------------
 
 def test_pairs_by_record_count(cursor):
@@ -369,6 +378,7 @@ def test_get_query_results_pages_after_the_header_row(cursor):
     ("SELECT x FROM vpc_flow_logs", "COLUMN_NOT_FOUND: line 1:8: Column 'x' cannot be resolved or requester is "
                                     "not authorized to access requested resources"),
     ("SELECT nosuch(srcaddr) FROM vpc_flow_logs", "FUNCTION_NOT_FOUND: line 1:8: Function 'nosuch' not registered"),
+    ("SELECT count(*) / 0 FROM vpc_flow_logs", "DIVISION_BY_ZERO: Division by zero"),
 ])
 def test_sql_errors_fail_the_query_with_athenas_reason(cursor, sql, reason):
     with pytest.raises(OperationalError, match="^" + reason.replace("(", r"\(").replace(")", r"\)") + "$"):

@@ -140,6 +140,18 @@ def test_ip_addresses_compare_and_contain_like_trino(duck, trino_sql, expected):
     assert _run(duck, trino_sql) == [(expected,)]
 
 
+@pytest.mark.parametrize("trino_sql, expected", [
+    ("SELECT 5 / 2, -7 / 2, 5.0 / 2, 5 / 2e0", (2, -3, 2.5, 2.5)),
+    ("SELECT b / p, sum(b) / count(*), b / 4.0, avg(b) / 2, CAST(b AS double) / p FROM t GROUP BY b, p",
+     (3, 7, 1.75, 3.5, 3.5)),
+    ("WITH x AS (SELECT b AS total, p AS n FROM t) SELECT total / n FROM x", (3,)),
+])
+def test_integer_division_truncates_like_trino(duck, trino_sql, expected):
+    duck.execute("CREATE OR REPLACE TABLE t AS SELECT 7::BIGINT AS b, 2::INTEGER AS p")
+    sql = dialect.to_duckdb(sqlglot.parse_one(trino_sql, read="athena"), {"t": {"b": "bigint", "p": "int"}})
+    assert duck.execute(sql).fetchall() == [expected]
+
+
 def test_unaliased_expressions_are_named_like_trino(duck):
     result = duck.execute(dialect.to_duckdb(sqlglot.parse_one(
         "SELECT SrcAddr, count(*), sum(x) AS Total FROM (SELECT 'a' AS srcaddr, 1 AS x) GROUP BY srcaddr",

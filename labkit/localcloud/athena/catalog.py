@@ -53,6 +53,11 @@ class Table:
         return f"awsdatacatalog.{self.database}.{self.name}"
 
     @property
+    def column_types(self) -> dict[str, str]:
+        """Hive type by column name, data columns then partition keys."""
+        return {c.name: c.type for c in (*self.columns, *self.partition_keys)}
+
+    @property
     def is_parquet(self) -> bool:
         return self.serde == PARQUET_SERDE
 

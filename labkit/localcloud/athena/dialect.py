@@ -5,6 +5,8 @@ sqlglot transpiles most of it (`day_of_week` -> ISODOW, `from_unixtime` -> TO_TI
 wrong or leaves out is rewritten here, each in a named function:
 - `name_output_columns`: Trino names an unaliased expression `_col0`, `_col1`, ... and lower-cases
   every column label;
+- `divide_integers_like_trino`: `/` of two integers is integer division in Trino (`5/2` is 2), a
+  double in DuckDB; the operand types come from sqlglot's type annotation over the tables' columns;
 - `rewrite_ip_addresses`: `CAST(x AS IPADDRESS)`, `IPADDRESS '10.0.0.0'` and `contains(cidr, ip)` (which
   sqlglot turns into ARRAY_CONTAINS) become comparisons of 128-bit numbers (IPv4 as IPv4-mapped IPv6,
   as Trino stores them), through the `ip_number`/`ip_in_cidr` macros;
@@ -18,6 +20,10 @@ import ipaddress
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
 
 # IPv4 a.b.c.d is ::ffff:a.b.c.d in Trino's IPADDRESS type.
 _IPV4_MAPPED_BASE = 0xFFFF_0000_0000
@@ -63,9 +69,14 @@ def _ipv6_number(text: str | None) -> int | None:
         return None
 
 
-def to_duckdb(tree: exp.Expression) -> str:
-    """DuckDB SQL for a Trino query or expression (the tree is not changed)."""
-    tree = rewrite_ip_addresses(tree.copy())
+def to_duckdb(tree: exp.Expression, tables: dict[str, dict[str, str]] | None = None) -> str:
+    """DuckDB SQL for a Trino query or expression (the tree is not changed).
+
+    `tables`: the Hive column types (`{"bigint", "string", ...}`) of each table the query reads, by the
+    name it has in the tree; without them only literals' types are known.
+    """
+    tree = divide_integers_like_trino(tree.copy(), tables or {})
+    tree = rewrite_ip_addresses(tree)
     if isinstance(tree, exp.Query):
         name_output_columns(tree)
     return tree.sql(dialect="duckdb")
@@ -92,6 +103,32 @@ def _output_select(query: exp.Expression) -> exp.Select | None:
     while isinstance(query, (exp.SetOperation, exp.Subquery)):
         query = query.left if isinstance(query, exp.SetOperation) else query.this
     return query if isinstance(query, exp.Select) else None
+
+
+def divide_integers_like_trino(tree: exp.Expression, tables: dict[str, dict[str, str]]) -> exp.Expression:
+    """`a / b` of two integer types (columns, literals, count(*), sum of integers...) as DuckDB's `//`.
+
+    Types are annotated on a qualified copy; each division is matched back by its place in the tree.
+    A query sqlglot cannot qualify is left as it is (DuckDB then reports the problem, if any).
+    """
+    divisions = list(tree.find_all(exp.Div))
+    if not divisions:
+        return tree
+    for number, division in enumerate(divisions):
+        division.meta["division"] = number
+    try:
+        schema = MappingSchema(tables, dialect="hive")
+        typed = annotate_types(qualify(tree.copy(), schema=schema, dialect="athena", validate_qualify_columns=False,
+                                       quote_identifiers=False), schema=schema)
+    except SqlglotError:
+        return tree
+    integral = {division.meta["division"] for division in typed.find_all(exp.Div)
+                if all(side.type is not None and side.type.is_type(*exp.DataType.INTEGER_TYPES)
+                       for side in (division.this, division.expression))}
+    for division in divisions:
+        if division.meta.pop("division") in integral:
+            division.replace(exp.IntDiv(this=division.this, expression=division.expression))
+    return tree
 
 
 def rewrite_ip_addresses(tree: exp.Expression) -> exp.Expression:

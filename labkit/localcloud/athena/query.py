@@ -76,7 +76,7 @@ def run_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any,
         absent = absent_parquet_columns(cursor, scan.table, scan.files)
         cursor.execute(f"CREATE OR REPLACE TEMP VIEW {quote(scan.view)} AS {relation_sql(scan.table, scan.files, absent)}")
     try:
-        result = cursor.execute(dialect.to_duckdb(tree))
+        result = cursor.execute(dialect.to_duckdb(tree, {scan.view: scan.table.column_types for scan in scans.values()}))
         columns = [ResultColumn.from_duckdb(name, kind) for name, kind, *_ in result.description]
         rows = []
         while batch := result.fetchmany(FETCH_ROWS):
@@ -189,6 +189,8 @@ def athena_error(error: duckdb.Error, query: Query) -> str:
         found = re.search(rf"\b{re.escape(name)}\s*\(", query.text, re.IGNORECASE)
         where = _line_column(query.text, found.start()) if found else "line 1:1"
         return f"FUNCTION_NOT_FOUND: {where}: Function '{name}' not registered"
+    if "Division by zero" in first_line:
+        return "DIVISION_BY_ZERO: Division by zero"
     if isinstance(error, duckdb.ConversionException):
         return "INVALID_CAST_ARGUMENT: " + first_line.split(": ", 1)[-1]
     if isinstance(error, duckdb.IOException) and "GZIP" in message.upper():
