@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
 
     local = commands.add_parser("local", help="the embedded local cloud").add_subparsers(required=True, metavar="ACTION")
     start = local.add_parser("start", help="start the local cloud on 127.0.0.1")
-    start.add_argument("--port", type=int, default=None, help="port to listen on (default 4580)")
+    start.add_argument("--port", type=int, default=None, help="port to listen on (default 4580, or any free port if that is taken)")
     start.add_argument("--detach", action="store_true", help="run in the background and return")
     start.set_defaults(func=_local_start)
     local.add_parser("status", help="is a local cloud running, and where").set_defaults(func=_local_status)
@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 def _local_start(args: argparse.Namespace) -> int:
     from .localcloud import server
 
-    port = args.port or server.DEFAULT_PORT
+    port = args.port
     if not args.detach:
         current = server.running()
         if current:

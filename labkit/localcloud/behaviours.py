@@ -11,13 +11,14 @@ from . import alarms, athena, flow_log_setup, insights_api, moto_fixes
 from .delivery import FlowLogDelivery
 from .traffic_simulation import BackgroundTraffic, ConnectionAttempts
 from .app import LocalCloudApp
-from .server import code_version
+from .server import code_version, user_id
 
 
 def build_app() -> LocalCloudApp:
     moto_fixes.apply()
     app = LocalCloudApp()
-    app.endpoint("health", lambda _request: {"status": "ok", "pid": os.getpid(), "code": code_version()})
+    app.endpoint("health", lambda _request: {"status": "ok", "pid": os.getpid(), "code": code_version(),
+                                              "user": user_id()})
     app.after("ec2", "CreateFlowLogs", flow_log_setup.on_create_flow_logs)
 
     delivery = FlowLogDelivery()

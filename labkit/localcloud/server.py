@@ -70,6 +70,25 @@ def make_local_server(port: int) -> BaseWSGIServer:
     return make_server(HOST, port, build_app(), threaded=True, request_handler=_QuietHandler)
 
 
+def user_id() -> int | None:
+    """Who runs this process (None where the OS has no uids): on a shared host, such as a
+    workshop's JupyterHub, each learner has their own local cloud."""
+    return os.getuid() if hasattr(os, "getuid") else None
+
+
+def choose_port(requested: int | None) -> int:
+    """The port to serve on: the one asked for (which must be free), else the default port, else any
+    free port (0), so that a second learner on a shared host still gets a local cloud."""
+    if requested is not None:
+        check_port_free(requested)
+        return requested
+    try:
+        check_port_free(DEFAULT_PORT)
+    except LocalCloudError:
+        return 0
+    return DEFAULT_PORT
+
+
 def check_port_free(port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
@@ -83,9 +102,9 @@ def check_port_free(port: int) -> None:
             raise
 
 
-def serve_forever(port: int) -> None:
+def serve_forever(port: int | None = None) -> None:
     """Run the local cloud in this process until SIGTERM/SIGINT; record it in the state file."""
-    server = make_local_server(port)
+    server = make_local_server(choose_port(port))
     info = ServerInfo(port=server.server_port, pid=os.getpid())
     state_file().write_text(json.dumps(asdict(info)))
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
@@ -167,7 +186,7 @@ def code_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def ensure_running(port: int = DEFAULT_PORT) -> tuple[str, bool]:
+def ensure_running(port: int | None = None) -> tuple[str, bool]:
     """The endpoint of a running local cloud, starting a detached one if none answers.
     Returns (endpoint, started). A local cloud running other code (an older checkout) is refused."""
     endpoint = reachable_endpoint()
@@ -182,15 +201,15 @@ def ensure_running(port: int = DEFAULT_PORT) -> tuple[str, bool]:
     return info.endpoint, started
 
 
-def start_detached(port: int = DEFAULT_PORT) -> tuple[ServerInfo, bool]:
-    """Start the local cloud as a background process that outlives this one.
+def start_detached(port: int | None = None) -> tuple[ServerInfo, bool]:
+    """Start the local cloud as a background process that outlives this one (`port`: see `choose_port`).
 
     Returns (info, started): a local cloud that is already running is reported, not restarted.
     """
-    current = running() or _adopt(port)
+    current = running() or _adopt(port or DEFAULT_PORT)
     if current:
         return current, False
-    check_port_free(port)
+    port = choose_port(port)
     with open(log_file(), "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "labkit.localcloud", "serve", "--port", str(port)],
@@ -209,10 +228,11 @@ def start_detached(port: int = DEFAULT_PORT) -> tuple[ServerInfo, bool]:
 
 
 def _adopt(port: int) -> ServerInfo | None:
-    """A local cloud already answering on this port (started with another LABKIT_HOME): use it."""
+    """This user's local cloud already answering on this port (started with another LABKIT_HOME): use it.
+    Another user's is left alone: learners sharing a host must not share resources or email."""
     endpoint = f"http://{HOST}:{port}"
     answer = health(endpoint)
-    if answer is None:
+    if answer is None or answer.get("user") != user_id():
         return None
     info = ServerInfo(port=port, pid=int(answer["pid"]))
     state_file().write_text(json.dumps(asdict(info)))

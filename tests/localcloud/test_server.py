@@ -1,4 +1,4 @@
-"""The local cloud's lifecycle: loopback only, one per machine, a clear message when the port is taken."""
+"""The local cloud's lifecycle: loopback only, one per user, a clear message when an asked-for port is taken."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from labkit.cli import main
-from labkit.localcloud import server
+from labkit.localcloud import behaviours, server
 
 
 def _free_port() -> int:
@@ -74,3 +74,26 @@ def test_a_local_cloud_running_other_code_is_refused_with_the_fix(monkeypatch):
         monkeypatch.setattr(server, "code_version", lambda: "another-checkout")
         with pytest.raises(server.LocalCloudError, match="runs other labkit code.*labkit local stop"):
             server.ensure_running()
+
+
+def test_this_users_local_cloud_on_the_default_port_is_adopted(monkeypatch):
+    with server.InProcessServer() as cloud:
+        monkeypatch.setattr(server, "DEFAULT_PORT", cloud.info.port)
+        info, started = server.start_detached()
+        assert (info, started) == (cloud.info, False)
+        assert server.running() == cloud.info  # recorded in this LABKIT_HOME from now on
+
+
+def test_another_users_local_cloud_is_left_alone_and_a_free_port_used(monkeypatch):
+    """A workshop host shared by learners: the second learner gets a local cloud of their own."""
+    monkeypatch.setattr(behaviours, "user_id", lambda: -1)  # what the other learner's cloud reports
+    with server.InProcessServer() as theirs:
+        monkeypatch.setattr(server, "DEFAULT_PORT", theirs.info.port)
+        endpoint, started = server.ensure_running()
+        try:
+            assert started and endpoint != theirs.endpoint
+            assert server.health(endpoint)["user"] == server.user_id()
+        finally:
+            if started:  # never stop theirs: in this test it is this very process
+                server.stop()
+        assert server.healthy(theirs.endpoint)
