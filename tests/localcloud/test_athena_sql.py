@@ -140,6 +140,12 @@ def test_ip_addresses_compare_and_contain_like_trino(duck, trino_sql, expected):
     assert _run(duck, trino_sql) == [(expected,)]
 
 
+@pytest.mark.parametrize("text", ["-", "300.1.1.1", "10.0.0", "zz::g"])
+def test_text_that_is_no_address_fails_the_cast_like_trino(duck, text):
+    with pytest.raises(duckdb.InvalidInputException, match=f"Cannot cast value to IPADDRESS: {text}$"):
+        _run(duck, f"SELECT CAST('{text}' AS IPADDRESS)")
+
+
 @pytest.mark.parametrize("trino_sql, expected", [
     ("SELECT 5 / 2, -7 / 2, 5.0 / 2, 5 / 2e0", (2, -3, 2.5, 2.5)),
     ("SELECT b / p, sum(b) / count(*), b / 4.0, avg(b) / 2, CAST(b AS double) / p FROM t GROUP BY b, p",

@@ -9,7 +9,8 @@ wrong or leaves out is rewritten here, each in a named function:
   double in DuckDB; the operand types come from sqlglot's type annotation over the tables' columns;
 - `rewrite_ip_addresses`: `CAST(x AS IPADDRESS)`, `IPADDRESS '10.0.0.0'` and `contains(cidr, ip)` (which
   sqlglot turns into ARRAY_CONTAINS) become comparisons of 128-bit numbers (IPv4 as IPv4-mapped IPv6,
-  as Trino stores them), through the `ip_number`/`ip_in_cidr` macros;
+  as Trino stores them), through the `ip_number`/`ip_in_cidr` macros; text that is no address fails
+  the query as in Trino;
 - `install`: DuckDB macros and functions for what DuckDB lacks (`to_iso8601`, the IP functions), and
   the session settings Athena implies (UTC).
 """
@@ -27,6 +28,8 @@ from sqlglot.schema import MappingSchema
 
 # IPv4 a.b.c.d is ::ffff:a.b.c.d in Trino's IPADDRESS type.
 _IPV4_MAPPED_BASE = 0xFFFF_0000_0000
+_OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
 
 _MACROS = [
     # Athena's text for a date, a timestamp, and a timestamp with time zone in UTC
@@ -35,13 +38,20 @@ _MACROS = [
          WHEN typeof(x) = 'DATE' THEN CAST(x AS VARCHAR)
          WHEN typeof(x) = 'TIMESTAMP WITH TIME ZONE' THEN strftime(x, '%Y-%m-%dT%H:%M:%S.%gZ')
          ELSE strftime(x, '%Y-%m-%dT%H:%M:%S.%g') END""",
+    # Trino refuses text that is no address, such as the `-` of a NODATA record's srcaddr
+    # (hence AWS's advice to filter on log_status = 'OK' first).
+    """CREATE OR REPLACE MACRO invalid_ip(x) AS error('Cannot cast value to IPADDRESS: ' || x)""",
     f"""CREATE OR REPLACE MACRO ip_number(x) AS CASE
-         WHEN x LIKE '%:%' THEN ipv6_number(x)
-         WHEN regexp_full_match(x, '\\d{{1,3}}\\.\\d{{1,3}}\\.\\d{{1,3}}\\.\\d{{1,3}}') THEN CAST(
+         WHEN x IS NULL THEN NULL
+         WHEN x LIKE '%:%' THEN coalesce(ipv6_number(x), invalid_ip(x))
+         WHEN regexp_full_match(x, '{_IPV4}') THEN CAST(
              CAST(split_part(x, '.', 1) AS UBIGINT) * 16777216 + CAST(split_part(x, '.', 2) AS UBIGINT) * 65536
            + CAST(split_part(x, '.', 3) AS UBIGINT) * 256 + CAST(split_part(x, '.', 4) AS UBIGINT)
            + {_IPV4_MAPPED_BASE} AS UHUGEINT)
+         ELSE invalid_ip(x)
          END""",
+    # An IPADDRESS shown as text: the address, once checked.
+    """CREATE OR REPLACE MACRO ip_text(x) AS CASE WHEN ip_number(x) IS NOT NULL THEN x END""",
     # The prefix length of a CIDR in 128-bit terms (an IPv4 /n is /n+96 of its mapped form).
     """CREATE OR REPLACE MACRO cidr_bits(cidr) AS CAST(
          CAST(split_part(cidr, '/', 2) AS INTEGER) + CASE WHEN cidr LIKE '%:%' THEN 0 ELSE 96 END AS UHUGEINT)""",
@@ -145,7 +155,7 @@ def rewrite_ip_addresses(tree: exp.Expression) -> exp.Expression:
                 operand.replace(exp.Anonymous(this="ip_number", expressions=[_ip_text(operand)]))
     for cast in list(tree.find_all(exp.Cast)):
         if _is_ip(cast):  # anywhere else (e.g. selected): the address text
-            cast.replace(exp.cast(cast.this.copy(), exp.DataType.build("VARCHAR")))
+            cast.replace(exp.Anonymous(this="ip_text", expressions=[cast.this.copy()]))
     return tree
 
 

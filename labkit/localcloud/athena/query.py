@@ -189,6 +189,8 @@ def athena_error(error: duckdb.Error, query: Query) -> str:
         found = re.search(rf"\b{re.escape(name)}\s*\(", query.text, re.IGNORECASE)
         where = _line_column(query.text, found.start()) if found else "line 1:1"
         return f"FUNCTION_NOT_FOUND: {where}: Function '{name}' not registered"
+    if "Cannot cast value to IPADDRESS" in first_line:
+        return "INVALID_CAST_ARGUMENT: " + first_line.split(": ", 1)[-1]
     if "Division by zero" in first_line:
         return "DIVISION_BY_ZERO: Division by zero"
     if isinstance(error, duckdb.ConversionException):
