@@ -5,6 +5,9 @@ TrafficType selects the records (ALL; ACCEPT or REJECT only), and only a flow lo
 (DeliverLogsStatus SUCCESS) delivers. S3 flow logs get files in AWS's layout (`s3_delivery`); CloudWatch
 Logs flow logs get one stream per ENI, created with the log group if AWS would have to create them.
 
+An S3 flow log has one file per 5-minute window, as on AWS: records that arrive for a window whose
+file is already there are added to that file (it is written again, under the same key).
+
 By default records are delivered at once, so the lab runs fast. `DeliveryDelays.realistic()` holds
 them back as AWS does (about 5 minutes to CloudWatch Logs, 10 to S3), for a realistic classroom.
 """
@@ -25,7 +28,11 @@ from moto.ec2.exceptions import InvalidNetworkInterfaceIdError
 
 from . import backends
 from .flow_records import parse_log_format
-from .s3_delivery import DeliveryOptions, S3Destination, S3FlowLog, deliver_to_s3, log_events
+from .s3_delivery import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter, log_events
+
+
+# How long after its end a window's file still takes records (AWS's S3 delivery lags about 10 minutes).
+S3_WINDOW_GRACE_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -61,11 +68,14 @@ class FlowLogDelivery:
         self._sequence = 0
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
+        self._s3_writers: dict[tuple[str, str, str], S3FlowLogWriter] = {}  # by account, region, flow log id
+        self._s3_lock = threading.Lock()
 
     def deliver(self, account_id: str, region: str, records: pa.Table) -> DeliveryReport:
         """Deliver a table of records (flow_records.RECORD_SCHEMA columns) of any ENIs."""
         report = DeliveryReport()
         ec2 = backends.ec2(account_id, region)
+        self._forget_deleted_flow_logs(account_id, region, ec2)
         for eni in pc.unique(records.column("interface_id")).to_pylist():
             of_eni = records.filter(pc.equal(records.column("interface_id"), eni))
             for flow_log in covering_flow_logs(ec2, eni):
@@ -77,7 +87,7 @@ class FlowLogDelivery:
 
     def _schedule(self, flow_log: Any, account_id: str, region: str, records: pa.Table) -> None:
         if flow_log.log_destination_type == "s3":
-            delay, action = self.delays.s3_seconds, lambda: _to_s3(flow_log, account_id, region, records)
+            delay, action = self.delays.s3_seconds, lambda: self._to_s3(flow_log, account_id, region, records)
         else:
             delay, action = self.delays.cloudwatch_seconds, lambda: _to_cloudwatch(flow_log, account_id, region, records)
         if delay <= 0:
@@ -101,6 +111,22 @@ class FlowLogDelivery:
             time.sleep(1.0)
 
 
+    def _to_s3(self, flow_log: Any, account_id: str, region: str, records: pa.Table) -> None:
+        with self._s3_lock:
+            writer = self._s3_writers.get((account_id, region, flow_log.id))
+            if writer is None:
+                writer = self._s3_writers[account_id, region, flow_log.id] = _s3_writer(flow_log, account_id, region)
+            writer.add(records)
+            writer.publish()
+            # Windows over for a while are closed: the writer holds at most the last few in memory.
+            writer.close_windows_before(self._clock() - S3_WINDOW_GRACE_SECONDS)
+
+    def _forget_deleted_flow_logs(self, account_id: str, region: str, ec2: Any) -> None:
+        with self._s3_lock:
+            for key in [k for k in self._s3_writers if k[:2] == (account_id, region) and k[2] not in ec2.flow_logs]:
+                del self._s3_writers[key]
+
+
 def covering_flow_logs(ec2: Any, eni_id: str) -> list[Any]:
     """The flow logs whose resource is this ENI, its subnet or its VPC, that can deliver."""
     try:
@@ -119,17 +145,16 @@ def select_traffic(records: pa.Table, traffic_type: str) -> pa.Table:
     return records.filter(pc.equal(records.column("action"), traffic_type))
 
 
-def _to_s3(flow_log: Any, account_id: str, region: str, records: pa.Table) -> None:
+def _s3_writer(flow_log: Any, account_id: str, region: str) -> S3FlowLogWriter:
     destination = S3Destination.from_arn(flow_log.log_destination)
     options = getattr(flow_log, "destination_options", None) or {}
     target = S3FlowLog(flow_log_id=flow_log.id, account_id=account_id, region=region, destination=destination,
                        log_format=parse_log_format(flow_log.log_format), options=DeliveryOptions.from_api(options))
-    s3 = backends.s3(account_id)
 
     def put(key: str, body: bytes) -> None:
-        s3.put_object(destination.bucket, key, body)
+        backends.s3(account_id).put_object(destination.bucket, key, body)
 
-    deliver_to_s3(target, [records], put)
+    return S3FlowLogWriter(target, put)
 
 
 def _to_cloudwatch(flow_log: Any, account_id: str, region: str, records: pa.Table) -> None:

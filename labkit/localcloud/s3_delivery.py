@@ -122,8 +122,10 @@ class S3FlowLogWriter:
     Records are held per 5-minute window until the input has moved past that window (a batch
     arrives whose earliest window is later) or `flush()` is called, so time-ordered input gives one
     file per window. Out-of-order input is still delivered whole, in extra files, as AWS may do too.
-    Text is formatted per batch and then cut by window, which keeps the columns in place: only the
-    formatted lines are reordered.
+    `publish()` writes the windows still open without closing them: their files are written again,
+    under the same keys, as records arrive, which is how a long-lived writer delivers at once and
+    still leaves one file per window. Text is formatted per batch and then cut by window, which
+    keeps the columns in place: only the formatted lines are reordered.
     """
 
     def __init__(self, flow_log: S3FlowLog, sink: Sink, *, compresslevel: int = 1,
@@ -138,6 +140,9 @@ class S3FlowLogWriter:
         self._salt = salt if salt is not None else os.urandom(8).hex()
         self._pending: dict[int, list[bytes | pa.Table]] = {}  # text lines or Parquet rows, per window
         self._pending_rows: dict[int, int] = {}
+        self._unpublished: set[int] = set()  # open windows with records not yet in a file
+        self._file_sizes: dict[int, list[tuple[str, int]]] = {}  # the files last written, per open window
+        self._closed: dict[int, int] = {}  # windows closed so far: a late record of one starts a new file
 
     def add(self, batch: pa.Table | pa.RecordBatch) -> None:
         table = pa.table(batch) if isinstance(batch, pa.RecordBatch) else batch
@@ -155,31 +160,56 @@ class S3FlowLogWriter:
             windows = windows[order]
         bounds = [0, *(np.flatnonzero(np.diff(windows)) + 1), len(windows)]
         for window in sorted(w for w in self._pending if w < windows[0]):
-            self._write_window(window)
+            self._close_window(window)
         for start, stop in zip(bounds, bounds[1:]):
             window = int(windows[start])
             self._pending.setdefault(window, []).append(cut(start, stop - start))
             self._pending_rows[window] = self._pending_rows.get(window, 0) + stop - start
+            self._unpublished.add(window)
+
+    def publish(self) -> None:
+        """Write the files of the open windows that got records since they were last written."""
+        for window in sorted(self._unpublished):
+            self._write_files(window)
+        self._unpublished.clear()
+
+    def close_windows_before(self, epoch_seconds: float) -> None:
+        """Close the windows that ended before this time: a later record of one goes to a new file."""
+        for window in sorted(w for w in self._pending if w + FILE_WINDOW_SECONDS <= epoch_seconds):
+            self._close_window(window)
 
     def flush(self) -> DeliveryReport:
         for window in sorted(self._pending):
-            self._write_window(window)
+            self._close_window(window)
         return self.report
 
-    def _write_window(self, window: int) -> None:
-        pieces = self._pending.pop(window)
+    def _close_window(self, window: int) -> None:
+        if window in self._unpublished:
+            self._write_files(window)
+            self._unpublished.discard(window)
+        files = self._file_sizes.pop(window)
+        del self._pending[window]
+        self.report.files += len(files)
+        self.report.bytes += sum(size for _, size in files)
+        self.report.keys.extend(key for key, _ in files)
+        self.report.records += self._pending_rows.pop(window)
+        self._closed[window] = self._closed.get(window, 0) + 1
+
+    def _write_files(self, window: int) -> list[tuple[str, int]]:
+        """Write (or write again) the files of a window; returns their keys and sizes."""
+        pieces = self._pending[window]
         if self._parquet:
             table = pa.concat_tables(pieces)
             bodies = [to_parquet(part, self.flow_log.log_format) for part in self._parquet_parts(table)]
         else:
             bodies = [gzip.compress(text, self._compresslevel, mtime=0) for text in self._text_files(b"".join(pieces))]
-        for body in bodies:
-            key = object_key(self.flow_log, window, self._file_hash(window))
+        files = []
+        for part, body in enumerate(bodies):
+            key = object_key(self.flow_log, window, self._file_hash(window, part))
             self._sink(key, body)
-            self.report.files += 1
-            self.report.bytes += len(body)
-            self.report.keys.append(key)
-        self.report.records += self._pending_rows.pop(window)
+            files.append((key, len(body)))
+        self._file_sizes[window] = files
+        return files
 
     def _text_files(self, lines: bytes) -> list[bytes]:
         """Header plus lines, cut at line ends so that no file is larger than the limit."""
@@ -199,8 +229,8 @@ class S3FlowLogWriter:
         rows = max(1, self._max_file_bytes * table.num_rows // max(table.nbytes, 1))
         return [table.slice(at, rows) for at in range(0, table.num_rows, rows)]
 
-    def _file_hash(self, window: int) -> str:
-        seed = f"{self.flow_log.flow_log_id}/{window}/{self.report.files}/{self._salt}"
+    def _file_hash(self, window: int, part: int) -> str:
+        seed = f"{self.flow_log.flow_log_id}/{window}/{self._closed.get(window, 0)}/{part}/{self._salt}"
         return hashlib.sha1(seed.encode()).hexdigest()[:8]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import time
 
 import pytest
@@ -49,6 +50,33 @@ def test_each_covering_flow_log_gets_its_traffic_type(clients, eni_with_flow_log
     assert clients("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 1
     events = clients("logs").get_log_events(logGroupName=group, logStreamName=f"{eni}-all")["events"]
     assert len(events) == 2  # the log group did not exist: delivery created it, as AWS does
+
+
+def _s3_files(s3, bucket: str) -> dict[str, list[str]]:
+    """Each object's key and its record lines (the header left out)."""
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    return {key: gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).decode().splitlines()[1:]
+            for key in keys}
+
+
+def test_one_s3_file_per_window_that_grows_as_records_arrive(clients, eni_with_flow_logs):
+    eni, bucket, _group = eni_with_flow_logs
+    s3 = clients("s3")
+    window = int(time.time()) // 300 * 300
+    delivery = FlowLogDelivery(DeliveryDelays(), clock=lambda: window + 60)
+    for second in (10, 20, 30):  # three attempts in one 5-minute window
+        delivery.deliver("123456789012", "us-east-1", records_to_table([_record(eni, "REJECT", window + second)]))
+    (key, lines), = _s3_files(s3, bucket).items()
+    assert len(lines) == 3 and f"_{time.strftime('%Y%m%dT%H%M', time.gmtime(window))}Z_" in key
+
+    delivery.deliver("123456789012", "us-east-1", records_to_table([_record(eni, "REJECT", window + 300)]))
+    files = _s3_files(s3, bucket)
+    assert len(files) == 2 and files[key] == lines  # the next window has a file of its own
+
+    delivery.deliver("123456789012", "us-east-1", records_to_table([_record(eni, "REJECT", window + 40)]))
+    files = _s3_files(s3, bucket)  # a late record of a window already written goes to a new file
+    assert len(files) == 3 and files[key] == lines
+    assert sum(len(lines) for lines in files.values()) == 5
 
 
 def test_realistic_delays_hold_records_back(clients, eni_with_flow_logs):
