@@ -61,6 +61,32 @@ def test_ssh_is_accepted_then_rejected_after_the_swap_and_both_destinations_agre
     assert [int(t.timestamp()) for t in events["timestamp"]] == [int(s) for s in events["start"]]
 
 
+def test_a_deleted_bucket_fails_only_its_flow_log_until_it_is_back(lab_with_server):
+    lab, server, _ssh, _http = lab_with_server
+    s3, ec2 = lab.client("s3"), lab.client("ec2")
+
+    def s3_flow_log() -> dict:
+        (flow_log,) = [f for f in ec2.describe_flow_logs()["FlowLogs"] if f["LogDestinationType"] == "s3"]
+        return flow_log
+
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=lab.bucket):
+        for obj in page.get("Contents", []):
+            s3.delete_object(Bucket=lab.bucket, Key=obj["Key"])
+    s3.delete_bucket(Bucket=lab.bucket)
+
+    attempt = traffic.attempt_connection(lab, server, 22)
+    assert attempt.connected  # the traffic does not depend on where its records go
+    assert (s3_flow_log()["DeliverLogsStatus"], s3_flow_log()["DeliverLogsErrorMessage"]) == ("FAILED", "Access error")
+    events = records.read_log_events(lab, lab.config.log_group)
+    assert (events["start"] >= attempt.at).any()  # CloudWatch Logs still gets the records
+
+    flow_logs.ensure_bucket(lab)
+    again = traffic.attempt_connection(lab, server, 22)
+    assert s3_flow_log()["DeliverLogsStatus"] == "SUCCESS" and "DeliverLogsErrorMessage" not in s3_flow_log()
+    inbound_ssh = records.read_s3_records(lab, lab.bucket).query("dstport == 22")
+    assert len(inbound_ssh) and (inbound_ssh["start"] >= again.at).all()  # the first attempt's records are lost
+
+
 def test_background_traffic_is_delivered_whole_to_each_destination(lab_with_server):
     lab, server, *_ = lab_with_server
     result = traffic.local_cloud_request(lab, "background-traffic", {"records": 3000, "seed": 7,

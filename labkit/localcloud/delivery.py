@@ -5,6 +5,10 @@ TrafficType selects the records (ALL; ACCEPT or REJECT only), and only a flow lo
 (DeliverLogsStatus SUCCESS) delivers. S3 flow logs get files in AWS's layout (`s3_delivery`); CloudWatch
 Logs flow logs get one stream per ENI, created with the log group if AWS would have to create them.
 
+When an S3 flow log's bucket is gone, its records are lost (as on AWS) and the flow log reports
+DeliverLogsStatus FAILED, "Access error", until a delivery succeeds again; other flow logs, and the
+traffic itself, carry on.
+
 An S3 flow log has one file per 5-minute window, as on AWS: records that arrive for a window whose
 file is already there are added to that file (it is written again, under the same key).
 
@@ -18,6 +22,7 @@ import heapq
 import os
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +30,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from moto.ec2.exceptions import InvalidNetworkInterfaceIdError
+from moto.s3.exceptions import MissingBucket
 
 from . import backends
+from .flow_log_setup import ACCESS_ERROR
 from .flow_records import parse_log_format
 from .s3_delivery import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter, log_events
 
@@ -107,17 +114,26 @@ class FlowLogDelivery:
                 while self._pending and self._pending[0][0] <= self._clock():
                     due.append(heapq.heappop(self._pending)[2])
             for action in due:
-                action()
+                try:
+                    action()
+                except Exception:  # noqa: BLE001 - one failed delivery must not stop the later ones
+                    traceback.print_exc()  # into the local cloud's log
             time.sleep(1.0)
 
-
     def _to_s3(self, flow_log: Any, account_id: str, region: str, records: pa.Table) -> None:
+        key = (account_id, region, flow_log.id)
         with self._s3_lock:
-            writer = self._s3_writers.get((account_id, region, flow_log.id))
+            writer = self._s3_writers.get(key)
             if writer is None:
-                writer = self._s3_writers[account_id, region, flow_log.id] = _s3_writer(flow_log, account_id, region)
-            writer.add(records)
-            writer.publish()
+                writer = self._s3_writers[key] = _s3_writer(flow_log, account_id, region)
+            try:
+                writer.add(records)
+                writer.publish()
+            except MissingBucket:
+                del self._s3_writers[key]  # what it held could not be written: lost, as on AWS
+                flow_log.deliver_logs_status, flow_log.deliver_logs_error_message = "FAILED", ACCESS_ERROR
+                return
+            flow_log.deliver_logs_status, flow_log.deliver_logs_error_message = "SUCCESS", None
             # Windows over for a while are closed: the writer holds at most the last few in memory.
             writer.close_windows_before(self._clock() - S3_WINDOW_GRACE_SECONDS)
 
@@ -128,14 +144,16 @@ class FlowLogDelivery:
 
 
 def covering_flow_logs(ec2: Any, eni_id: str) -> list[Any]:
-    """The flow logs whose resource is this ENI, its subnet or its VPC, that can deliver."""
+    """The flow logs whose resource is this ENI, its subnet or its VPC, that can deliver (an S3 flow log
+    always tries: its status tells how its last delivery went)."""
     try:
         eni = ec2.get_network_interface(eni_id)
     except InvalidNetworkInterfaceIdError:  # an ENI that no longer exists: nothing covers it
         return []
     resources = {eni_id, eni.subnet.id, eni.subnet.vpc_id}
     return [fl for fl in ec2.flow_logs.values()
-            if fl.resource_id in resources and fl.flow_log_status == "ACTIVE" and fl.deliver_logs_status == "SUCCESS"]
+            if fl.resource_id in resources and fl.flow_log_status == "ACTIVE"
+            and (fl.deliver_logs_status == "SUCCESS" or fl.log_destination_type == "s3")]
 
 
 def select_traffic(records: pa.Table, traffic_type: str) -> pa.Table:
