@@ -141,7 +141,7 @@ class S3FlowLogWriter:
         self._pending: dict[int, list[bytes | pa.Table]] = {}  # text lines or Parquet rows, per window
         self._pending_rows: dict[int, int] = {}
         self._unpublished: set[int] = set()  # open windows with records not yet in a file
-        self._file_sizes: dict[int, list[tuple[str, int]]] = {}  # the files last written, per open window
+        self._written: dict[int, list[tuple[str, int]]] = {}  # key and size of the files last written, per window
         self._closed: dict[int, int] = {}  # windows closed so far: a late record of one starts a new file
 
     def add(self, batch: pa.Table | pa.RecordBatch) -> None:
@@ -187,7 +187,7 @@ class S3FlowLogWriter:
         if window in self._unpublished:
             self._write_files(window)
             self._unpublished.discard(window)
-        files = self._file_sizes.pop(window)
+        files = self._written.pop(window)
         del self._pending[window]
         self.report.files += len(files)
         self.report.bytes += sum(size for _, size in files)
@@ -195,8 +195,8 @@ class S3FlowLogWriter:
         self.report.records += self._pending_rows.pop(window)
         self._closed[window] = self._closed.get(window, 0) + 1
 
-    def _write_files(self, window: int) -> list[tuple[str, int]]:
-        """Write (or write again) the files of a window; returns their keys and sizes."""
+    def _write_files(self, window: int) -> None:
+        """Write (or write again, under the same keys) the files of a window."""
         pieces = self._pending[window]
         if self._parquet:
             table = pa.concat_tables(pieces)
@@ -208,8 +208,7 @@ class S3FlowLogWriter:
             key = object_key(self.flow_log, window, self._file_hash(window, part))
             self._sink(key, body)
             files.append((key, len(body)))
-        self._file_sizes[window] = files
-        return files
+        self._written[window] = files
 
     def _text_files(self, lines: bytes) -> list[bytes]:
         """Header plus lines, cut at line ends so that no file is larger than the limit."""
