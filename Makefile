@@ -25,10 +25,11 @@ test: venv
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest notebooks
 
-# The local cloud in the background, and JupyterLab on the notebooks.
+# The local cloud in the background, and JupyterLab on the notebooks. As root (a container, a cloud
+# IDE) JupyterLab refuses to start without --allow-root.
 jupyter: venv
 	$(BIN)/labkit local start --detach
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Re-execute the notebooks in place on a fresh local cloud (the committed outputs nbval compares).
 notebooks: venv
