@@ -6,6 +6,7 @@ with the same answers computed in plain Python over the generated records; plus 
 from __future__ import annotations
 
 import gzip
+import time
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
 from ipaddress import ip_address, ip_network
@@ -427,6 +428,40 @@ def test_work_group_bytes_cutoff_cancels_the_query(cursor, athena_env):
     assert status["Status"]["State"] == "CANCELLED"
     assert status["Statistics"]["DataScannedInBytes"] == 10_000_000
     assert capped.execute("SELECT count(*) FROM vpc_flow_logs").fetchall() == [(len(ROWS),)]
+
+
+def test_stop_query_execution_cancels_a_running_query(cursor):
+    athena = boto3.client("athena", region_name=REGION)
+    started = athena.start_query_execution(  # billions of rows: it runs until stopped
+        QueryString="SELECT count(*) FROM vpc_flow_logs a CROSS JOIN vpc_flow_logs b CROSS JOIN vpc_flow_logs c",
+        QueryExecutionContext={"Database": "lab"}, ResultConfiguration={"OutputLocation": f"s3://{RESULTS}/stopped/"})
+    execution_id = started["QueryExecutionId"]
+    deadline = time.monotonic() + 10
+    while athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"]["State"] != "RUNNING":
+        assert time.monotonic() < deadline, "the query never ran"
+        time.sleep(0.02)
+    athena.stop_query_execution(QueryExecutionId=execution_id)
+    status = athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"]
+    assert status["State"] == "CANCELLED" and "CompletionDateTime" in status
+    with pytest.raises(athena.exceptions.InvalidRequestException):
+        athena.get_query_results(QueryExecutionId=execution_id)
+    athena.stop_query_execution(QueryExecutionId=execution_id)  # stopping a finished query changes nothing
+    assert _all(cursor, "SELECT count(*) FROM vpc_flow_logs") == [(len(ROWS),)]
+
+
+def test_list_query_executions_newest_first_in_pages_per_work_group(cursor):
+    athena = boto3.client("athena", region_name=REGION)
+    athena.create_work_group(Name="listed", Configuration={
+        "ResultConfiguration": {"OutputLocation": f"s3://{RESULTS}/listed/"}})
+    listed = connect(region_name=REGION, work_group="listed", schema_name="lab", poll_interval=0.02).cursor()
+    ids = []
+    for n in range(3):
+        listed.execute(f"SELECT {n}")
+        ids.append(listed.query_id)
+    first = athena.list_query_executions(WorkGroup="listed", MaxResults=2)
+    rest = athena.list_query_executions(WorkGroup="listed", MaxResults=2, NextToken=first["NextToken"])
+    assert first["QueryExecutionIds"] + rest["QueryExecutionIds"] == ids[::-1] and "NextToken" not in rest
+    assert not set(ids) & set(athena.list_query_executions()["QueryExecutionIds"])  # the primary work group's
 
 
 def test_describe_and_drop(cursor):
