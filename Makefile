@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv lab test jupyter notebooks benchmarks clean
+.PHONY: venv check lab test jupyter notebooks benchmarks clean
 
 venv: $(STAMP)
 
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/python -c "import matplotlib.pyplot"  # build the font cache now, not in a notebook cell
 	touch $@
+
+# Is this machine ready for the lab? (Python, packages, the Jupyter kernel, a local cloud that answers.)
+check: venv
+	$(BIN)/labkit doctor
 
 # Run every notebook headless on the local cloud, then tear down; executed notebooks go to runs/.
 lab: venv

@@ -1,4 +1,4 @@
-"""The `labkit` command: the local cloud, headless lab runs, and teardown."""
+"""The `labkit` command: the local cloud, headless lab runs, teardown, and a readiness check."""
 
 from __future__ import annotations
 
@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     mail = local.add_parser("mail", help="list the emails the local cloud sent (its outbox)")
     mail.add_argument("--json", action="store_true", help="print them as JSON, with their bodies")
     mail.set_defaults(func=_local_mail)
+
+    doctor = commands.add_parser("doctor", help="check that this machine is ready for the lab")
+    doctor.add_argument("--target", default=None, help="local (default) or aws")
+    doctor.set_defaults(func=_doctor)
 
     run = commands.add_parser("run", help="run the notebooks headless with papermill")
     run.add_argument("--target", default="local", help="local (default) or aws")
@@ -108,6 +112,17 @@ def _local_mail(args: argparse.Namespace) -> int:
     for email in emails:
         print(f"{email.date:%Y-%m-%d %H:%M:%S}  {email.recipient}  {email.subject}  (from {email.sender})")
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import findings
+
+    problems = 0
+    for finding in findings(args.target):
+        print(finding, flush=True)
+        problems += not finding.ok
+    print("Ready for the lab." if not problems else f"{problems} problem(s) to fix before the lab.")
+    return 1 if problems else 0
 
 
 def _run(args: argparse.Namespace) -> int:

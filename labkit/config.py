@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 TARGETS = ("local", "aws")
@@ -56,12 +57,7 @@ class LabConfig:
         environ: dict[str, str] | None = None,
     ) -> LabConfig:
         env = os.environ if environ is None else environ
-        target = (target or env.get("LABKIT_TARGET") or "local").strip().lower()
-        if target not in TARGETS:
-            raise ConfigError(
-                f"Unknown target {target!r}. Use target='local' (the offline local cloud, the default) "
-                f"or target='aws' (your AWS account), as a notebook parameter or LABKIT_TARGET."
-            )
+        target = resolve_target(target, env)
         region = region or env.get("LABKIT_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
         if not region:
             if target == "aws":
@@ -154,3 +150,15 @@ def _profile_region() -> str | None:
     import boto3
 
     return boto3.session.Session().region_name
+
+
+def resolve_target(target: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """`local` or `aws`: the one given, else $LABKIT_TARGET, else local."""
+    env = os.environ if environ is None else environ
+    target = (target or env.get("LABKIT_TARGET") or "local").strip().lower()
+    if target not in TARGETS:
+        raise ConfigError(
+            f"Unknown target {target!r}. Use target='local' (the offline local cloud, the default) "
+            f"or target='aws' (your AWS account), as a notebook parameter or LABKIT_TARGET."
+        )
+    return target
