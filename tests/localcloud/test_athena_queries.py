@@ -269,6 +269,16 @@ def test_parquet_scans_fewer_bytes_than_text(cursor):
     assert 0 < parquet < cursor.data_scanned_in_bytes
 
 
+def test_records_per_hour_with_format_datetime(cursor):
+    rows = _all(cursor, "SELECT format_datetime(from_unixtime(start), 'yyyy-MM-dd HH:00') AS hour, count(*) "
+                        "FROM vpc_flow_logs WHERE log_status = 'OK' GROUP BY 1 ORDER BY 1")
+    hours = Counter(datetime.fromtimestamp(r["start"], timezone.utc).strftime("%Y-%m-%d %H:00")
+                    for r in ROWS if r["log_status"] == "OK")
+    assert rows == sorted(hours.items())
+    with pytest.raises(OperationalError, match="^NOT_SUPPORTED: .*'ww'"):
+        cursor.execute("SELECT format_datetime(from_unixtime(start), 'ww') FROM vpc_flow_logs")
+
+
 def test_integer_division_truncates_like_trino(cursor):
     """Average bytes per packet: bigint / bigint is a bigint in Athena, not a fraction."""
     rows = _all(cursor, "SELECT sum(bytes) / sum(packets), max(bytes / packets), max(bytes * 1.0 / packets) "

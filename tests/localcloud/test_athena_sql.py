@@ -158,6 +158,23 @@ def test_integer_division_truncates_like_trino(duck, trino_sql, expected):
     assert duck.execute(sql).fetchall() == [expected]
 
 
+@pytest.mark.parametrize("joda, strftime", [
+    ("yyyy-MM-dd HH:mm:ss", "%Y-%m-%d %H:%M:%S"), ("yyyy/MM/dd", "%Y/%m/%d"), ("yy-M-d H:m:s", "%y-%-m-%-d %-H:%-M:%-S"),
+    ("EEE, dd MMM yyyy hh:mm a", "%a, %d %b %Y %I:%M %p"), ("EEEE MMMM", "%A %B"), ("HH:mm:ss.SSS", "%H:%M:%S.%g"),
+    ("yyyy-MM-dd'T'HH:mm", "%Y-%m-%dT%H:%M"), ("''yy'' 100%", "'%y' 100%%"),
+])
+def test_joda_patterns_become_strftime_codes(joda, strftime):
+    assert dialect.joda_to_strftime(joda) == strftime
+
+
+def test_format_and_parse_datetime_like_trino(duck):
+    assert _run(duck, "SELECT format_datetime(from_unixtime(1418530010), 'EEE dd MMM yyyy HH:mm:ss.SSS'), "
+                      "format_datetime(parse_datetime('2014/12/14 04:06', 'yyyy/MM/dd HH:mm'), 'h:mm a')") == [
+        ("Sun 14 Dec 2014 04:06:50.000", "4:06 AM")]
+    with pytest.raises(dialect.UnsupportedSql, match="'ww'"):
+        _run(duck, "SELECT format_datetime(from_unixtime(0), 'ww')")
+
+
 def test_unaliased_expressions_are_named_like_trino(duck):
     result = duck.execute(dialect.to_duckdb(sqlglot.parse_one(
         "SELECT SrcAddr, count(*), sum(x) AS Total FROM (SELECT 'a' AS srcaddr, 1 AS x) GROUP BY srcaddr",

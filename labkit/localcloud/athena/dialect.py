@@ -7,6 +7,8 @@ wrong or leaves out is rewritten here, each in a named function:
   every column label;
 - `divide_integers_like_trino`: `/` of two integers is integer division in Trino (`5/2` is 2), a
   double in DuckDB; the operand types come from sqlglot's type annotation over the tables' columns;
+- `rewrite_joda_formats`: `format_datetime` and `parse_datetime` take Joda-Time patterns
+  (`yyyy-MM-dd HH:mm`), which DuckDB's strftime/strptime codes replace;
 - `rewrite_ip_addresses`: `CAST(x AS IPADDRESS)`, `IPADDRESS '10.0.0.0'` and `contains(cidr, ip)` (which
   sqlglot turns into ARRAY_CONTAINS) become comparisons of 128-bit numbers (IPv4 as IPv4-mapped IPv6,
   as Trino stores them), through the `ip_number`/`ip_in_cidr` macros; text that is no address fails
@@ -62,6 +64,26 @@ _MACROS = [
 ]
 
 
+# Joda-Time pattern letters, by how many times the letter is repeated, as DuckDB strftime/strptime codes.
+# A letter with text forms (month, weekday) uses its longest form for longer runs, as Joda does.
+_JODA_CODES = {
+    "y": {1: "%Y", 2: "%y", 3: "%Y", 4: "%Y"},
+    "M": {1: "%-m", 2: "%m", 3: "%b", 4: "%B"},
+    "d": {1: "%-d", 2: "%d"},
+    "H": {1: "%-H", 2: "%H"},
+    "h": {1: "%-I", 2: "%I"},
+    "m": {1: "%-M", 2: "%M"},
+    "s": {1: "%-S", 2: "%S"},
+    "S": {3: "%g"},
+    "E": {1: "%a", 2: "%a", 3: "%a", 4: "%A"},
+    "a": {1: "%p"},
+}
+
+
+class UnsupportedSql(ValueError):
+    """Valid Athena SQL that the local cloud does not translate (Athena's NOT_SUPPORTED)."""
+
+
 def install(connection: Any) -> None:
     """Make `connection`'s database answer like Athena: UTC session, and the functions DuckDB lacks."""
     connection.execute("SET GLOBAL TimeZone = 'UTC'")
@@ -86,6 +108,7 @@ def to_duckdb(tree: exp.Expression, tables: dict[str, dict[str, str]] | None = N
     name it has in the tree; without them only literals' types are known.
     """
     tree = divide_integers_like_trino(tree.copy(), tables or {})
+    tree = rewrite_joda_formats(tree)
     tree = rewrite_ip_addresses(tree)
     if isinstance(tree, exp.Query):
         name_output_columns(tree)
@@ -139,6 +162,50 @@ def divide_integers_like_trino(tree: exp.Expression, tables: dict[str, dict[str,
         if division.meta.pop("division") in integral:
             division.replace(exp.IntDiv(this=division.this, expression=division.expression))
     return tree
+
+
+def rewrite_joda_formats(tree: exp.Expression) -> exp.Expression:
+    """`format_datetime(t, 'yyyy-MM-dd')` as strftime; `parse_datetime(s, 'yyyy-MM-dd')` as strptime,
+    a timestamp with time zone as in Trino."""
+    for node in list(tree.find_all(exp.Anonymous)):
+        if node.name.lower() == "format_datetime" and len(node.expressions) == 2:
+            value, pattern = node.expressions
+            node.replace(exp.Anonymous(this="strftime", expressions=[value.copy(), _strftime_pattern(pattern)]))
+    for node in list(tree.find_all(exp.ParseDatetime)):
+        parsed = exp.Anonymous(this="strptime", expressions=[node.this.copy(), _strftime_pattern(node.args["format"])])
+        node.replace(exp.cast(parsed, exp.DataType.build("TIMESTAMPTZ")))
+    return tree
+
+
+def _strftime_pattern(pattern: exp.Expression) -> exp.Literal:
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        raise UnsupportedSql("a Joda-Time pattern must be a string literal here")
+    return exp.Literal.string(joda_to_strftime(pattern.this))
+
+
+def joda_to_strftime(pattern: str) -> str:
+    """A Joda-Time pattern (`yyyy-MM-dd'T'HH:mm`) as DuckDB strftime codes (`%Y-%m-%dT%H:%M`)."""
+    codes, at = [], 0
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "'":  # quoted text; '' is a quote
+            end = pattern.find("'", at + 1)
+            if end == -1:
+                raise UnsupportedSql(f"unterminated quote in the pattern {pattern!r}")
+            codes.append(pattern[at + 1:end].replace("%", "%%") if end > at + 1 else "'")
+            at = end + 1
+        elif char.isalpha():
+            run = len(pattern[at:]) - len(pattern[at:].lstrip(char))
+            forms = _JODA_CODES.get(char, {})
+            code = forms.get(run) or (forms[max(forms)] if forms and run > max(forms) and char in "yME" else None)
+            if code is None:
+                raise UnsupportedSql(f"the pattern letters {char * run!r} in {pattern!r}")
+            codes.append(code)
+            at += run
+        else:
+            codes.append("%%" if char == "%" else char)
+            at += 1
+    return "".join(codes)
 
 
 def rewrite_ip_addresses(tree: exp.Expression) -> exp.Expression:

@@ -85,6 +85,8 @@ def run_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any,
         raise
     except duckdb.Error as error:
         raise QueryFailed(athena_error(error, query)) from None
+    except dialect.UnsupportedSql as error:
+        raise QueryFailed(f"NOT_SUPPORTED: The local cloud does not support {error}") from None
     return Outcome(columns, rows, scanned)
 
 
@@ -124,10 +126,10 @@ def _chosen_partitions(table: Table, tree: exp.Expression, catalog: GlueCatalog,
                    + ", ".join(f"{quote(k.name)} {duckdb_type(k.type)}" for k in keys) + ", athena_index INTEGER)")
     cursor.executemany(f"INSERT INTO athena_partitions VALUES ({', '.join('?' * (len(keys) + 1))})",
                        [[*p.values, i] for i, p in enumerate(partitions)])
-    predicate = " AND ".join(dialect.to_duckdb(c) for c in conditions)
     try:
+        predicate = " AND ".join(dialect.to_duckdb(c) for c in conditions)
         chosen = cursor.execute(f"SELECT athena_index FROM athena_partitions WHERE {predicate}").fetchall()
-    except duckdb.Error:  # the query itself will report the problem
+    except (duckdb.Error, dialect.UnsupportedSql):  # the query itself will report the problem
         return partitions
     return [partitions[i] for (i,) in sorted(chosen)]
 
