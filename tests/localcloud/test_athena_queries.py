@@ -279,6 +279,15 @@ def test_records_per_hour_with_format_datetime(cursor):
         cursor.execute("SELECT format_datetime(from_unixtime(start), 'ww') FROM vpc_flow_logs")
 
 
+def test_first_octets_with_try_cast_and_a_failing_cast(cursor):
+    rows = _all(cursor, "SELECT TRY_CAST(split_part(srcaddr, '.', 1) AS integer) AS octet, count(*) FROM vpc_flow_logs "
+                        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3")
+    octets = Counter(int(r["srcaddr"].split(".")[0]) if r["srcaddr"].split(".")[0].isdigit() else None for r in ROWS)
+    assert rows == sorted(octets.items(), key=lambda item: (-item[1], item[0] is None, item[0] or 0))[:3]
+    with pytest.raises(OperationalError, match="^INVALID_CAST_ARGUMENT: Cannot cast '[A-Z]+' to INT$"):
+        cursor.execute("SELECT CAST(log_status AS integer) FROM vpc_flow_logs")
+
+
 def test_integer_division_truncates_like_trino(cursor):
     """Average bytes per packet: bigint / bigint is a bigint in Athena, not a fraction."""
     rows = _all(cursor, "SELECT sum(bytes) / sum(packets), max(bytes / packets), max(bytes * 1.0 / packets) "

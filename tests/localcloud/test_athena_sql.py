@@ -158,6 +158,17 @@ def test_integer_division_truncates_like_trino(duck, trino_sql, expected):
     assert duck.execute(sql).fetchall() == [expected]
 
 
+def test_text_becomes_an_integer_only_if_it_is_digits_like_trino(duck):
+    assert _run(duck, "SELECT CAST('12' AS INT), CAST('-7' AS SMALLINT), TRY_CAST('+5' AS BIGINT), TRY_CAST('1.5' AS INT), "
+                      "TRY_CAST(' 12' AS BIGINT), TRY_CAST('1e3' AS INT), TRY_CAST('300' AS TINYINT), "
+                      "CAST(CAST(NULL AS VARCHAR) AS INT), CAST(1.5 AS INT)") == [(12, -7, 5, None, None, None, None, None, 2)]
+    for sql, message in [("CAST('1.5' AS INT)", "Cannot cast '1.5' to INT"),
+                         ("CAST('99999999999' AS INTEGER)", "Cannot cast '99999999999' to INT"),
+                         ("CAST('-' AS BIGINT)", "Cannot cast '-' to BIGINT")]:
+        with pytest.raises(duckdb.InvalidInputException, match=f"{message}$"):
+            _run(duck, f"SELECT {sql}")
+
+
 @pytest.mark.parametrize("joda, strftime", [
     ("yyyy-MM-dd HH:mm:ss", "%Y-%m-%d %H:%M:%S"), ("yyyy/MM/dd", "%Y/%m/%d"), ("yy-M-d H:m:s", "%y-%-m-%-d %-H:%-M:%-S"),
     ("EEE, dd MMM yyyy hh:mm a", "%a, %d %b %Y %I:%M %p"), ("EEEE MMMM", "%A %B"), ("HH:mm:ss.SSS", "%H:%M:%S.%g"),

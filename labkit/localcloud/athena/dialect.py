@@ -6,7 +6,10 @@ wrong or leaves out is rewritten here, each in a named function:
 - `name_output_columns`: Trino names an unaliased expression `_col0`, `_col1`, ... and lower-cases
   every column label;
 - `divide_integers_like_trino`: `/` of two integers is integer division in Trino (`5/2` is 2), a
-  double in DuckDB; the operand types come from sqlglot's type annotation over the tables' columns;
+  double in DuckDB;
+- `cast_text_to_integers_like_trino`: text becomes an integer only if it is digits (DuckDB would round
+  `1.5` to 2); both take the operand types from sqlglot's annotation over the tables' columns
+  (`typed_twins`);
 - `rewrite_joda_formats`: `format_datetime` and `parse_datetime` take Joda-Time patterns
   (`yyyy-MM-dd HH:mm`), which DuckDB's strftime/strptime codes replace;
 - `rewrite_ip_addresses`: `CAST(x AS IPADDRESS)`, `IPADDRESS '10.0.0.0'` and `contains(cidr, ip)` (which
@@ -52,6 +55,13 @@ _MACROS = [
            + {_IPV4_MAPPED_BASE} AS UHUGEINT)
          ELSE invalid_ip(x)
          END""",
+    # Trino's text-to-integer cast (Java's parseLong): digits with an optional sign, nothing else.
+    """CREATE OR REPLACE MACRO try_text_to_integer(x) AS
+         CASE WHEN regexp_full_match(x, '[+-]?[0-9]+') THEN TRY_CAST(x AS HUGEINT) END""",
+    # `value` (x converted), or Trino's cast error when x is not NULL but the conversion gave NULL.
+    """CREATE OR REPLACE MACRO checked_cast(x, value, kind) AS CASE
+         WHEN x IS NULL THEN NULL
+         ELSE coalesce(value, error('Cannot cast ''' || x || ''' to ' || kind)) END""",
     # An IPADDRESS shown as text: the address, once checked.
     """CREATE OR REPLACE MACRO ip_text(x) AS CASE WHEN ip_number(x) IS NOT NULL THEN x END""",
     # The prefix length of a CIDR in 128-bit terms (an IPv4 /n is /n+96 of its mapped form).
@@ -78,6 +88,11 @@ _JODA_CODES = {
     "E": {1: "%a", 2: "%a", 3: "%a", 4: "%A"},
     "a": {1: "%p"},
 }
+
+
+# Trino's names for the integer types, as its cast errors spell them.
+_TRINO_INTEGER_NAMES = {exp.DataType.Type.TINYINT: "TINYINT", exp.DataType.Type.SMALLINT: "SMALLINT",
+                        exp.DataType.Type.INT: "INT", exp.DataType.Type.BIGINT: "BIGINT"}
 
 
 class UnsupportedSql(ValueError):
@@ -107,7 +122,10 @@ def to_duckdb(tree: exp.Expression, tables: dict[str, dict[str, str]] | None = N
     `tables`: the Hive column types (`{"bigint", "string", ...}`) of each table the query reads, by the
     name it has in the tree; without them only literals' types are known.
     """
-    tree = divide_integers_like_trino(tree.copy(), tables or {})
+    tree = tree.copy()
+    twins = typed_twins(tree, tables or {}, (exp.Div, exp.Cast))
+    tree = divide_integers_like_trino(tree, twins)
+    tree = cast_text_to_integers_like_trino(tree, twins)
     tree = rewrite_joda_formats(tree)
     tree = rewrite_ip_addresses(tree)
     if isinstance(tree, exp.Query):
@@ -138,30 +156,61 @@ def _output_select(query: exp.Expression) -> exp.Select | None:
     return query if isinstance(query, exp.Select) else None
 
 
-def divide_integers_like_trino(tree: exp.Expression, tables: dict[str, dict[str, str]]) -> exp.Expression:
-    """`a / b` of two integer types (columns, literals, count(*), sum of integers...) as DuckDB's `//`.
+def typed_twins(tree: exp.Expression, tables: dict[str, dict[str, str]],
+                kinds: tuple[type[exp.Expression], ...]) -> dict[int, exp.Expression]:
+    """Each node of these kinds in `tree` (by `id`), as it is in a type-annotated copy of the query.
 
-    Types are annotated on a qualified copy; each division is matched back by its place in the tree.
-    A query sqlglot cannot qualify is left as it is (DuckDB then reports the problem, if any).
+    The copy is qualified against the tables' columns (Hive types) and annotated by sqlglot; nodes
+    are matched back by their place in the tree. A query sqlglot cannot qualify gets no twins (its
+    nodes are left as they are, and DuckDB reports the problem, if any).
     """
-    divisions = list(tree.find_all(exp.Div))
-    if not divisions:
-        return tree
-    for number, division in enumerate(divisions):
-        division.meta["division"] = number
+    nodes = list(tree.find_all(*kinds))
+    if not nodes:
+        return {}
+    for number, node in enumerate(nodes):
+        node.meta["twin"] = number
     try:
         schema = MappingSchema(tables, dialect="hive")
         typed = annotate_types(qualify(tree.copy(), schema=schema, dialect="athena", validate_qualify_columns=False,
                                        quote_identifiers=False), schema=schema)
+        by_number = {twin.meta["twin"]: twin for twin in typed.find_all(*kinds) if "twin" in twin.meta}
     except SqlglotError:
-        return tree
-    integral = {division.meta["division"] for division in typed.find_all(exp.Div)
-                if all(side.type is not None and side.type.is_type(*exp.DataType.INTEGER_TYPES)
-                       for side in (division.this, division.expression))}
-    for division in divisions:
-        if division.meta.pop("division") in integral:
+        by_number = {}
+    twins = {id(node): by_number[node.meta["twin"]] for node in nodes if node.meta["twin"] in by_number}
+    for node in nodes:
+        del node.meta["twin"]
+    return twins
+
+
+def divide_integers_like_trino(tree: exp.Expression, twins: dict[int, exp.Expression]) -> exp.Expression:
+    """`a / b` of two integer types (columns, literals, count(*), sum of integers...) as DuckDB's `//`."""
+    for division in list(tree.find_all(exp.Div)):
+        twin = twins.get(id(division))
+        if twin is not None and _is_integer(twin.this) and _is_integer(twin.expression):
             division.replace(exp.IntDiv(this=division.this, expression=division.expression))
     return tree
+
+
+def cast_text_to_integers_like_trino(tree: exp.Expression, twins: dict[int, exp.Expression]) -> exp.Expression:
+    """Text to an integer type only when it is digits with an optional sign (Java's parseLong): DuckDB
+    would also take `1.5` (as 2), `1e3` or ` 12 `. CAST fails on anything else; TRY_CAST gives NULL."""
+    for cast in list(tree.find_all(exp.Cast)):
+        twin, target = twins.get(id(cast)), _TRINO_INTEGER_NAMES.get(cast.to.this)
+        if twin is None or target is None or not _is_text(twin.this):
+            continue
+        digits = exp.Anonymous(this="try_text_to_integer", expressions=[cast.this.copy()])
+        converted = exp.TryCast(this=digits, to=cast.to.copy())  # NULL when out of the type's range
+        cast.replace(converted if isinstance(cast, exp.TryCast) else exp.Anonymous(
+            this="checked_cast", expressions=[cast.this.copy(), converted, exp.Literal.string(target)]))
+    return tree
+
+
+def _is_integer(node: exp.Expression) -> bool:
+    return node.type is not None and node.type.is_type(*exp.DataType.INTEGER_TYPES)
+
+
+def _is_text(node: exp.Expression) -> bool:
+    return node.type is not None and node.type.is_type(*exp.DataType.TEXT_TYPES)
 
 
 def rewrite_joda_formats(tree: exp.Expression) -> exp.Expression:

@@ -191,7 +191,7 @@ def athena_error(error: duckdb.Error, query: Query) -> str:
         found = re.search(rf"\b{re.escape(name)}\s*\(", query.text, re.IGNORECASE)
         where = _line_column(query.text, found.start()) if found else "line 1:1"
         return f"FUNCTION_NOT_FOUND: {where}: Function '{name}' not registered"
-    if "Cannot cast value to IPADDRESS" in first_line:
+    if first_line.startswith("Invalid Input Error: Cannot cast "):  # raised by the dialect's casts
         return "INVALID_CAST_ARGUMENT: " + first_line.split(": ", 1)[-1]
     if "Division by zero" in first_line:
         return "DIVISION_BY_ZERO: Division by zero"
