@@ -140,6 +140,11 @@ def test_ip_addresses_compare_and_contain_like_trino(duck, trino_sql, expected):
     assert _run(duck, trino_sql) == [(expected,)]
 
 
+def test_an_ipaddress_prints_as_trino_prints_it(duck):
+    assert _run(duck, "SELECT CAST('10.0.0.1' AS IPADDRESS), CAST('2001:DB8:0:0:0:0:0:1' AS IPADDRESS), "
+                      "CAST('::ffff:10.1.2.3' AS IPADDRESS)") == [("10.0.0.1", "2001:db8::1", "10.1.2.3")]
+
+
 @pytest.mark.parametrize("text", ["-", "300.1.1.1", "10.0.0", "zz::g"])
 def test_text_that_is_no_address_fails_the_cast_like_trino(duck, text):
     with pytest.raises(duckdb.InvalidInputException, match=f"Cannot cast value to IPADDRESS: {text}$"):

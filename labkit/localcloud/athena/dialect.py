@@ -62,8 +62,8 @@ _MACROS = [
     """CREATE OR REPLACE MACRO checked_cast(x, value, kind) AS CASE
          WHEN x IS NULL THEN NULL
          ELSE coalesce(value, error('Cannot cast ''' || x || ''' to ' || kind)) END""",
-    # An IPADDRESS shown as text: the address, once checked.
-    """CREATE OR REPLACE MACRO ip_text(x) AS CASE WHEN ip_number(x) IS NOT NULL THEN x END""",
+    # An IPADDRESS shown as text, once checked: as Trino prints it (2001:db8::1, an IPv4-mapped address as IPv4).
+    """CREATE OR REPLACE MACRO ip_text(x) AS CASE WHEN ip_number(x) IS NOT NULL THEN canonical_ip(x) END""",
     # The prefix length of a CIDR in 128-bit terms (an IPv4 /n is /n+96 of its mapped form).
     """CREATE OR REPLACE MACRO cidr_bits(cidr) AS CAST(
          CAST(split_part(cidr, '/', 2) AS INTEGER) + CASE WHEN cidr LIKE '%:%' THEN 0 ELSE 96 END AS UHUGEINT)""",
@@ -103,8 +103,15 @@ def install(connection: Any) -> None:
     """Make `connection`'s database answer like Athena: UTC session, and the functions DuckDB lacks."""
     connection.execute("SET GLOBAL TimeZone = 'UTC'")
     connection.create_function("ipv6_number", _ipv6_number, ["VARCHAR"], "UHUGEINT", null_handling="special")
+    connection.create_function("canonical_ip", _canonical_ip, ["VARCHAR"], "VARCHAR")
     for macro in _MACROS:
         connection.execute(macro)
+
+
+def _canonical_ip(text: str) -> str:
+    address = ipaddress.ip_address(text)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
 
 
 def _ipv6_number(text: str | None) -> int | None:
