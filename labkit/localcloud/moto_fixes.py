@@ -4,6 +4,7 @@ local cloud is built. Each one names what AWS does."""
 from __future__ import annotations
 
 import functools
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from moto.ec2.models.flow_logs import FlowLogsBackend
@@ -22,6 +23,7 @@ def apply() -> None:
     _create_flow_logs_checks_the_log_format()
     _s3_flow_log_destination_may_have_a_folder()
     _modify_instance_groups_replaces_the_eni_groups()
+    _metric_periods_start_at_the_rounded_start_time()
 
 
 def _patch(owner: type, name: str, make: Any) -> None:
@@ -81,3 +83,47 @@ def _s3_flow_log_destination_may_have_a_folder() -> None:
         return create_flow_logs
 
     _patch(FlowLogsBackend, "create_flow_logs", make)
+
+
+def _metric_periods_start_at_the_rounded_start_time() -> None:
+    """AWS rounds StartTime down (`rounded_start_time`) and reports each period from there, stamped
+    with the period's start. moto starts GetMetricData's periods at StartTime as given, and
+    GetMetricStatistics' at the first datapoint, stamped with that datapoint's time."""
+    from moto.cloudwatch.models import CloudWatchBackend, Statistics
+
+    def make_data(original: Any) -> Any:
+        def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: datetime, end_time: datetime,
+                            scan_by: str = "TimestampAscending") -> Any:
+            periods = [int(q["MetricStat"]["Period"]) for q in queries if "MetricStat" in q]
+            return original(self, queries, rounded_start_time(start_time, min(periods, default=60)), end_time, scan_by)
+        return get_metric_data
+
+    def make_statistics(original: Any) -> Any:
+        def get_metric_statistics(self: Any, namespace: str, metric_name: str, start_time: datetime,
+                                  end_time: datetime, period: int, stats: list[str], dimensions: Any,
+                                  unit: str | None = None) -> list[Any]:
+            start = rounded_start_time(start_time, period)
+            # moto's filtering and statistics, one second at a time, gathered into AWS's periods
+            by_second = original(self, namespace, metric_name, start, end_time, 1, stats, dimensions, unit)
+            periods: dict[datetime, Any] = {}
+            for second in by_second:
+                begin = start + timedelta(seconds=(second.timestamp - start).total_seconds() // period * period)
+                gathered = periods.setdefault(begin, Statistics(stats, begin))
+                gathered.metric_data.extend(second.metric_data)
+                gathered.unit = second.unit
+            return list(periods.values())
+        return get_metric_statistics
+
+    _patch(CloudWatchBackend, "get_metric_data", make_data)
+    _patch(CloudWatchBackend, "get_metric_statistics", make_statistics)
+
+
+def rounded_start_time(start: datetime, period: int) -> datetime:
+    """CloudWatch's rounding of StartTime: down to the whole minute if it is less than 15 days ago, to
+    5 minutes if less than 63 days ago, else to the hour; for a high-resolution period (under a
+    minute), down to a multiple of the period."""
+    now = datetime.now(start.tzinfo) if start.tzinfo else datetime.now(timezone.utc).replace(tzinfo=None)
+    age = now - start
+    step = period if period < 60 else 60 if age < timedelta(days=15) else 300 if age < timedelta(days=63) else 3600
+    seconds = (start - start.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
+    return start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(seconds=seconds // step * step)
