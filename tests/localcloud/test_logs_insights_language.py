@@ -256,3 +256,13 @@ def test_malformed_queries_report_the_symbol_and_its_position(events, query, mes
     error = raised.value.to_aws()
     assert error["__type"] == "MalformedQueryException"
     assert error["queryCompileError"]["location"]["startCharOffset"] == start
+
+
+@pytest.mark.parametrize("query, command, start", [
+    ("pattern @message", "pattern", 0), ("fields @message | unnest x into y", "unnest", 18),
+    ("stats count(*) by srcAddr | diff", "diff", 28),
+])
+def test_aws_commands_the_local_cloud_does_not_run_are_named_as_such(events, query, command, start):
+    with pytest.raises(MalformedQueryError, match=f"^The local cloud does not run the `{command}` command") as raised:
+        run_query(query, events, 0, 1)
+    assert raised.value.to_aws()["queryCompileError"]["location"]["startCharOffset"] == start

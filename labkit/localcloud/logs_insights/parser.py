@@ -1,6 +1,7 @@
 """Query text -> `nodes.Query`, raising `MalformedQueryError` where AWS's grammar would."""
 from __future__ import annotations
 
+from .errors import MalformedQueryError
 from .functions import FUNCTIONS, check_call
 from .lexer import Kind, Token, tokenize
 from .nodes import (Binary, Call, Command, Dedup, Display, Expr, FieldRef, Fields, Filter, InList, Like,
@@ -9,6 +10,8 @@ from .nodes import (Binary, Call, Command, Dedup, Display, Expr, FieldRef, Field
 from .patterns import glob_to_regex, split_named_groups
 
 MAX_LIMIT = 10_000
+# Commands of the AWS query language that this engine does not run (lower case).
+NOT_IMPLEMENTED_COMMANDS = {"pattern", "diff", "anomaly", "unnest", "lookup", "filterindex", "source", "unmask"}
 _KEYWORDS = {"and", "or", "not", "in", "like", "as", "by", "asc", "desc"}
 _COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 
@@ -75,6 +78,10 @@ class _Parser:
             "fields": self.fields, "display": self.display, "filter": self.filter, "stats": self.stats,
             "sort": self.sort, "limit": self.limit, "parse": self.parse, "dedup": self.dedup,
         }.get(word)
+        if parse is None and word in NOT_IMPLEMENTED_COMMANDS:
+            raise MalformedQueryError(f"The local cloud does not run the `{token.text}` command (CloudWatch Logs "
+                                      f"Insights on AWS does); it runs fields, display, filter, stats, sort, limit, "
+                                      f"parse and dedup", token.line, token.column, token.start, token.end)
         if parse is None:
             raise token.error()
         self.advance()
