@@ -238,10 +238,11 @@ def _ssh_login(source: str, host: str, port: int, key_file: str, timeout_s: floa
 
 
 def local_cloud_request(lab: Lab, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """Ask the local cloud to simulate a learner-side action (local target only)."""
+    """Ask the local cloud to simulate a learner-side action (local target only), in the lab's region."""
     if not lab.endpoint:
         raise RuntimeError(f"{endpoint!r} is a local-cloud action; target is {lab.config.target!r}")
-    request = urllib.request.Request(f"{lab.endpoint}/_labkit/{endpoint}", data=json.dumps(payload).encode(),
+    body = json.dumps({"region": lab.region, **payload}).encode()
+    request = urllib.request.Request(f"{lab.endpoint}/_labkit/{endpoint}", data=body,
                                      headers={"Content-Type": "application/json"}, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=60) as response:

@@ -144,3 +144,20 @@ def test_on_aws_a_key_makes_a_real_ssh_login(monkeypatch):
     attempt = traffic.attempt_connection(lab, server, 22, source="198.51.100.9", ssh_key="lab.pem")
     assert calls[0][:3] == ["ssh", "-i", "lab.pem"] and calls[0][-2:] == ["ec2-user@192.0.2.5", "true"]
     assert not attempt.connected and attempt.detail == "ssh: connect to host 192.0.2.5 port 22: Connection timed out"
+
+
+def test_part2_runs_in_any_region_of_the_local_cloud(local_env):
+    """The learner picks the region (`-p region eu-west-1`): the simulated traffic happens there."""
+    from labkit import teardown
+
+    lab = connect(LabConfig.resolve(region="eu-west-1", run_id="part2-eu"))
+    part2 = provision_part2(lab)
+    try:
+        assert traffic.attempt_connection(lab, part2.server, 22).connected
+        noise = traffic.local_cloud_request(lab, "background-traffic", {"records": 200, "seed": 3})
+        assert noise["generated"] == 200
+        s3_records = records.read_s3_records(lab, lab.bucket)
+        assert set(s3_records["interface-id"]) == {part2.server.interface_id}
+        assert "/vpcflowlogs/eu-west-1/" in records.s3_objects(lab, lab.bucket)["Key"].iloc[0]
+    finally:
+        teardown.teardown(lab)
