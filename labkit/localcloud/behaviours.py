@@ -11,14 +11,15 @@ from . import alarms, athena, flow_log_setup, insights_api, moto_fixes
 from .delivery import FlowLogDelivery
 from .traffic_simulation import BackgroundTraffic, ConnectionAttempts
 from .app import LocalCloudApp
-from .server import code_version, user_id
+from .server import code_version, labkit_home, user_id
 
 
 def build_app() -> LocalCloudApp:
     moto_fixes.apply()
     app = LocalCloudApp()
+    home = str(labkit_home().resolve())  # where this local cloud keeps its state and email
     app.endpoint("health", lambda _request: {"status": "ok", "pid": os.getpid(), "code": code_version(),
-                                              "user": user_id()})
+                                              "user": user_id(), "home": home})
     app.after("ec2", "CreateFlowLogs", flow_log_setup.on_create_flow_logs)
 
     delivery = FlowLogDelivery()

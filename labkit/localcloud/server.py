@@ -228,11 +228,12 @@ def start_detached(port: int | None = None) -> tuple[ServerInfo, bool]:
 
 
 def _adopt(port: int) -> ServerInfo | None:
-    """This user's local cloud already answering on this port (started with another LABKIT_HOME): use it.
-    Another user's is left alone: learners sharing a host must not share resources or email."""
+    """A local cloud of this user and this LABKIT_HOME already answering on this port (its state file
+    lost): use it. Any other is left alone: it keeps its email in its own LABKIT_HOME, and learners
+    sharing a host must not share resources or email."""
     endpoint = f"http://{HOST}:{port}"
     answer = health(endpoint)
-    if answer is None or answer.get("user") != user_id():
+    if answer is None or answer.get("user") != user_id() or answer.get("home") != str(labkit_home().resolve()):
         return None
     info = ServerInfo(port=port, pid=int(answer["pid"]))
     state_file().write_text(json.dumps(asdict(info)))

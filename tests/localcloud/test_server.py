@@ -84,6 +84,20 @@ def test_this_users_local_cloud_on_the_default_port_is_adopted(monkeypatch):
         assert server.running() == cloud.info  # recorded in this LABKIT_HOME from now on
 
 
+def test_a_local_cloud_of_another_labkit_home_is_left_alone(monkeypatch, tmp_path):
+    """Its emails go to its own LABKIT_HOME, where this one would never find them."""
+    with server.InProcessServer() as other:
+        monkeypatch.setattr(server, "DEFAULT_PORT", other.info.port)
+        monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "another-home"))
+        endpoint, started = server.ensure_running()
+        try:
+            assert started and endpoint != other.endpoint
+            assert server.health(endpoint)["home"] == str((tmp_path / "another-home").resolve())
+        finally:
+            if started:
+                server.stop()
+
+
 def test_another_users_local_cloud_is_left_alone_and_a_free_port_used(monkeypatch):
     """A workshop host shared by learners: the second learner gets a local cloud of their own."""
     monkeypatch.setattr(behaviours, "user_id", lambda: -1)  # what the other learner's cloud reports
