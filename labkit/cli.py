@@ -128,9 +128,15 @@ def _doctor(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .runner import run_lab, summary_table
 
-    LabConfig.resolve(target=args.target)  # a wrong target fails here, before anything runs
     only = [n.strip() for n in args.only.split(",")] if args.only else None
     parameters = {name: _literal(value) for name, value in args.parameter}
+    # A wrong target, no region, or (on aws) no credentials fail here, before any notebook runs.
+    config = LabConfig.resolve(target=args.target, **{name: parameters[name] for name in _CONFIG_PARAMETERS
+                                                      if parameters.get(name) is not None})
+    if config.target == "aws":
+        from .session import connect
+
+        connect(config)
     try:
         results, out_dir = run_lab(target=args.target, only=only, keep=args.keep,
                                    parameters=parameters, cell_timeout=args.cell_timeout)
@@ -140,6 +146,10 @@ def _run(args: argparse.Namespace) -> int:
     print(summary_table(results))
     print(f"Executed notebooks: {out_dir}")
     return 0 if all(r.status == "ok" for r in results) else 1
+
+
+# The notebook parameters that are also LabConfig's.
+_CONFIG_PARAMETERS = ("region", "name_prefix", "run_id", "confirm_billable")
 
 
 def _literal(value: str) -> Any:

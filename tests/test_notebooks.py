@@ -102,3 +102,12 @@ def test_only_and_keep_select_notebooks_and_skip_teardown(local_env, tmp_path):
 def test_run_with_a_wrong_target_fails_before_running(capsys):
     assert main(["run", "--target", "azure"]) == 2
     assert "Unknown target 'azure'" in capsys.readouterr().err
+
+
+def test_run_on_aws_takes_the_region_parameter_and_checks_credentials_first(capsys, monkeypatch):
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert main(["run", "--target", "aws"]) == 2
+    assert "No AWS region is set for target='aws'" in capsys.readouterr().err
+    assert main(["run", "--target", "aws", "-p", "region", "eu-west-1"]) == 2  # the region is taken ...
+    error = capsys.readouterr().err
+    assert "No AWS credentials found for target='aws'" in error  # ... and no notebook runs without credentials
