@@ -64,6 +64,11 @@ def execute(notebook: Path, out_dir: Path, parameters: dict[str, Any], cell_time
     return NotebookResult(notebook.stem, "ok", time.monotonic() - started)
 
 
+def _only(parameters: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """The parameters a notebook declares (papermill warns about any other)."""
+    return {name: value for name, value in parameters.items() if name in names}
+
+
 def run_lab(
     target: str = "local",
     only: list[str] | None = None,
@@ -75,6 +80,12 @@ def run_lab(
 ) -> tuple[list[NotebookResult], Path]:
     notebooks_dir = notebooks_dir or project_root() / "notebooks"
     notebooks = lab_notebooks(notebooks_dir, only)
+    teardown = notebooks_dir / f"{TEARDOWN}.ipynb"
+    declared = {path: set(papermill.inspect_notebook(str(path))) for path in [*notebooks, teardown]}
+    unknown = set(parameters or {}) - set().union(*declared.values())
+    if unknown:
+        raise ValueError(f"No notebook takes the parameter(s) {', '.join(sorted(unknown))}; they take "
+                         f"{', '.join(sorted(set().union(*declared.values())))}")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out_dir = (runs_dir or project_root() / "runs") / stamp
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -88,9 +99,9 @@ def run_lab(
             if results and results[-1].status != "ok":
                 results.append(NotebookResult(notebook.stem, "skipped", detail="an earlier notebook failed"))
                 continue
-            results.append(execute(notebook, out_dir, parameters, cell_timeout))
+            results.append(execute(notebook, out_dir, _only(parameters, declared[notebook]), cell_timeout))
         if not keep:
-            results.append(execute(notebooks_dir / f"{TEARDOWN}.ipynb", out_dir, parameters, cell_timeout))
+            results.append(execute(teardown, out_dir, _only(parameters, declared[teardown]), cell_timeout))
     finally:
         if started_cloud and not keep:
             from .localcloud import server

@@ -64,8 +64,8 @@ def test_parts_1_and_2_run_twice_without_duplicates_then_teardown_leaves_nothing
     assert "✅ Nothing of this lab run remains." in _stdout(tmp_path / "99_teardown.ipynb")
 
 
-def _notebook(path: Path, *sources: str) -> None:
-    parameters = new_code_cell("target = None", metadata={"tags": ["parameters"]})
+def _notebook(path: Path, *sources: str, parameters: str = "target = None") -> None:
+    parameters = new_code_cell(parameters, metadata={"tags": ["parameters"]})
     notebook = new_notebook(cells=[parameters, *(new_code_cell(s) for s in sources)])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, path)
@@ -97,6 +97,23 @@ def test_only_and_keep_select_notebooks_and_skip_teardown(local_env, tmp_path):
     assert [r.notebook for r in results] == ["02_b"]
     with pytest.raises(ValueError, match="No notebook numbered 07"):
         run_lab(only=["07"], notebooks_dir=notebooks, runs_dir=tmp_path / "runs")
+
+
+def test_each_notebook_gets_the_parameters_it_declares_and_a_typo_is_refused(local_env, tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _notebook(notebooks / "01_a.ipynb", "print(alert_email)", parameters="target = None\nalert_email = None")
+    _notebook(notebooks / "02_b.ipynb", "print('no alert_email here')")
+    _notebook(notebooks / "99_teardown.ipynb", "print('teardown')")
+    with pytest.raises(ValueError, match="No notebook takes the parameter.s. alert_mail; they take alert_email, target"):
+        run_lab(parameters={"alert_mail": "me@example.org"}, notebooks_dir=notebooks, runs_dir=tmp_path / "runs")
+    results, out_dir = run_lab(parameters={"alert_email": "me@example.org"}, notebooks_dir=notebooks,
+                               runs_dir=tmp_path / "runs")
+    assert [r.status for r in results] == ["ok", "ok", "ok"]
+    injected = {path.stem: "".join(cell.source for cell in nbformat.read(path, 4).cells
+                                   if "injected-parameters" in cell.metadata.get("tags", []))
+                for path in out_dir.glob("*.ipynb")}
+    assert "alert_email = " in injected["01_a"] and "alert_email" not in injected["02_b"]
 
 
 def test_run_with_a_wrong_target_fails_before_running(capsys):
