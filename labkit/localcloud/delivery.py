@@ -13,11 +13,14 @@ An S3 flow log has one file per 5-minute window, as on AWS: records that arrive 
 file is already there are added to that file (it is written again, under the same key).
 
 By default records are delivered at once, so the lab runs fast. `DeliveryDelays.realistic()` holds
-them back as AWS does (about 5 minutes to CloudWatch Logs, 10 to S3), for a realistic classroom.
+them back as AWS does (about 5 minutes after a record's end to CloudWatch Logs, 10 to S3), for a
+realistic classroom; records older than that, such as the internet noise of the past hours, are
+delivered at once, as AWS would have delivered them by now.
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 import os
 import threading
@@ -93,16 +96,26 @@ class FlowLogDelivery:
         return report
 
     def _schedule(self, flow_log: Any, account_id: str, region: str, records: pa.Table) -> None:
+        """Deliver now, or (with delays) when AWS would: `delay` after a record's end. Records that
+        ended longer ago than that (internet noise of the past hours) AWS has delivered already."""
         if flow_log.log_destination_type == "s3":
-            delay, action = self.delays.s3_seconds, lambda: self._to_s3(flow_log, account_id, region, records)
+            delay, deliver = self.delays.s3_seconds, functools.partial(self._to_s3, flow_log, account_id, region)
         else:
-            delay, action = self.delays.cloudwatch_seconds, lambda: _to_cloudwatch(flow_log, account_id, region, records)
+            delay, deliver = self.delays.cloudwatch_seconds, functools.partial(_to_cloudwatch, flow_log, account_id,
+                                                                               region)
         if delay <= 0:
-            action()
+            deliver(records)
+            return
+        delivered_by_now = pc.less_equal(records.column("end"), self._clock() - delay)
+        past, recent = records.filter(delivered_by_now), records.filter(pc.invert(delivered_by_now))
+        if past.num_rows:
+            deliver(past)
+        if not recent.num_rows:
             return
         with self._lock:
             self._sequence += 1
-            heapq.heappush(self._pending, (self._clock() + delay, self._sequence, action))
+            due = pc.max(recent.column("end")).as_py() + delay
+            heapq.heappush(self._pending, (due, self._sequence, functools.partial(deliver, recent)))
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run_pending, daemon=True)
                 self._worker.start()

@@ -83,15 +83,27 @@ def test_realistic_delays_hold_records_back(clients, eni_with_flow_logs):
     eni, bucket, group = eni_with_flow_logs
     fake_now = [time.time()]
     delivery = FlowLogDelivery(DeliveryDelays.realistic(), clock=lambda: fake_now[0])
-    delivery.deliver("123456789012", "us-east-1", records_to_table([_record(eni, "REJECT", int(fake_now[0]))]))
+    delivery.deliver("123456789012", "us-east-1", records_to_table([_record(eni, "REJECT", int(fake_now[0]) - 5)]))
     time.sleep(1.5)
     assert clients("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 0
-    fake_now[0] += 301  # CloudWatch Logs after about 5 minutes ...
+    fake_now[0] += 301  # CloudWatch Logs about 5 minutes after the record's end ...
     time.sleep(2.5)
     assert len(clients("logs").get_log_events(logGroupName=group, logStreamName=f"{eni}-all")["events"]) == 1
     assert clients("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 0
-    fake_now[0] += 300  # ... S3 after about 10
+    fake_now[0] += 300  # ... S3 about 10
     time.sleep(2.5)
+    assert clients("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 1
+
+
+def test_with_realistic_delays_records_of_hours_ago_are_there_already(clients, eni_with_flow_logs):
+    """Internet noise of the past hours: AWS would have delivered it long ago."""
+    eni, bucket, group = eni_with_flow_logs
+    now = time.time()
+    delivery = FlowLogDelivery(DeliveryDelays.realistic(), clock=lambda: now)
+    hours_ago, just_now = _record(eni, "REJECT", int(now) - 7200), _record(eni, "REJECT", int(now) - 5)
+    delivery.deliver("123456789012", "us-east-1", records_to_table([hours_ago, just_now]))
+    events = clients("logs").get_log_events(logGroupName=group, logStreamName=f"{eni}-all")["events"]
+    assert [e["timestamp"] // 1000 for e in events] == [hours_ago.start]  # the recent one is still on its way
     assert clients("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 1
 
 
