@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--keep", action="store_true", help="do not run teardown at the end")
     run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                      help="a notebook parameter, as with papermill -p")
-    run.add_argument("--cell-timeout", type=int, default=600, help="seconds each cell may take")
+    run.add_argument("--cell-timeout", type=int, default=None, help="seconds each cell may take (default 1200)")
     run.set_defaults(func=_run)
 
     teardown = commands.add_parser("teardown", help="remove everything the lab created")
@@ -138,8 +138,8 @@ def _run(args: argparse.Namespace) -> int:
 
         connect(config)
     try:
-        results, out_dir = run_lab(target=args.target, only=only, keep=args.keep,
-                                   parameters=parameters, cell_timeout=args.cell_timeout)
+        results, out_dir = run_lab(target=args.target, only=only, keep=args.keep, parameters=parameters,
+                                   **({"cell_timeout": args.cell_timeout} if args.cell_timeout else {}))
     except ValueError as error:
         print(f"labkit: {error}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 
 from .localcloud.server import InProcessServer
-from .runner import TEARDOWN, execute, lab_notebooks, project_root
+from .runner import CELL_TIMEOUT_S, TEARDOWN, execute, lab_notebooks, project_root
 
 
 def clean_metadata(path: Path) -> None:
@@ -32,7 +32,7 @@ def refresh(notebooks_dir: Path) -> int:
     with tempfile.TemporaryDirectory() as home, InProcessServer() as cloud:
         os.environ.update(LABKIT_HOME=home, AWS_ENDPOINT_URL=cloud.endpoint, LABKIT_TARGET="local")
         for notebook in notebooks:
-            result = execute(notebook, notebook.parent, parameters={}, cell_timeout=600)
+            result = execute(notebook, notebook.parent, parameters={}, cell_timeout=CELL_TIMEOUT_S)
             clean_metadata(notebook)
             print(f"{result.notebook}: {result.status} ({result.seconds:.1f} s) {result.detail}")
             if result.status != "ok":

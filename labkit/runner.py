@@ -18,7 +18,9 @@ import papermill
 from papermill.exceptions import PapermillExecutionError
 
 TEARDOWN = "99_teardown"
-CELL_TIMEOUT_S = 600
+# Longer than the notebooks' own waits (Part 2 waits up to 15 minutes for S3 delivery on AWS, or with
+# LABKIT_DELIVERY=realistic), so that those report what they waited for.
+CELL_TIMEOUT_S = 1200
 KERNEL = "python3"
 
 
