@@ -21,6 +21,7 @@ from importlib import metadata
 from .config import ConfigError, LabConfig, resolve_target
 
 MINIMUM_PYTHON = (3, 11)
+_DELIVERY_MODES = {"instant": "at once", "realistic": "with AWS's delays (LABKIT_DELIVERY=realistic)"}
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ def running_local_cloud() -> Finding:
     if answer.get("code") != server.code_version():
         return Finding(False, f"The local cloud at {endpoint} runs other labkit code than this checkout: "
                               f"`labkit local stop`, then try again.")
-    return Finding(True, f"Your local cloud at {endpoint} (pid {answer.get('pid')}) runs this checkout's code")
+    return Finding(True, f"Your local cloud at {endpoint} (pid {answer.get('pid')}) runs this checkout's code, "
+                         f"delivering flow records {_DELIVERY_MODES.get(answer.get('delivery'), 'at once')}")
 
 
 def aws_identity() -> Finding:

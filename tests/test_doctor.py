@@ -30,7 +30,8 @@ def test_a_missing_package_is_named_with_the_fix(monkeypatch):
 def test_a_local_cloud_of_other_code_is_reported_with_the_fix(monkeypatch):
     with server.InProcessServer() as cloud:
         monkeypatch.setenv("AWS_ENDPOINT_URL", cloud.endpoint)
-        assert doctor.running_local_cloud().ok
+        finding = doctor.running_local_cloud()
+        assert finding.ok and finding.text.endswith("runs this checkout's code, delivering flow records at once")
         monkeypatch.setattr(server, "code_version", lambda: "another-checkout")
         finding = doctor.running_local_cloud()
     assert not finding.ok and "`labkit local stop`" in finding.text

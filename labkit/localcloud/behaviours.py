@@ -18,11 +18,11 @@ def build_app() -> LocalCloudApp:
     moto_fixes.apply()
     app = LocalCloudApp()
     home = str(labkit_home().resolve())  # where this local cloud keeps its state and email
+    delivery = FlowLogDelivery()
     app.endpoint("health", lambda _request: {"status": "ok", "pid": os.getpid(), "code": code_version(),
-                                              "user": user_id(), "home": home})
+                                              "user": user_id(), "home": home, "delivery": delivery.delays.mode})
     app.after("ec2", "CreateFlowLogs", flow_log_setup.on_create_flow_logs)
 
-    delivery = FlowLogDelivery()
     app.endpoint("connect", ConnectionAttempts(delivery))
     app.endpoint("background-traffic", BackgroundTraffic(delivery))
     insights_api.register(app)

@@ -54,6 +54,11 @@ class DeliveryDelays:
     def realistic(cls) -> DeliveryDelays:
         return cls(s3_seconds=600.0, cloudwatch_seconds=300.0)
 
+    @property
+    def mode(self) -> str:
+        """`realistic` when records are held back, `instant` when they are delivered at once."""
+        return "realistic" if self.s3_seconds or self.cloudwatch_seconds else "instant"
+
     @classmethod
     def from_environment(cls) -> DeliveryDelays:
         """LABKIT_DELIVERY=realistic reproduces AWS's delays; anything else delivers at once."""

@@ -110,5 +110,6 @@ def test_with_realistic_delays_records_of_hours_ago_are_there_already(clients, e
 def test_the_environment_chooses_realistic_delays(monkeypatch):
     monkeypatch.setenv("LABKIT_DELIVERY", "realistic")
     assert DeliveryDelays.from_environment() == DeliveryDelays(600.0, 300.0)
+    assert (DeliveryDelays.from_environment().mode, DeliveryDelays().mode) == ("realistic", "instant")
     monkeypatch.delenv("LABKIT_DELIVERY")
     assert DeliveryDelays.from_environment() == DeliveryDelays()
