@@ -63,30 +63,28 @@ class _QuietHandler(MotoRequestHandler):
         pass
 
 
-def make_local_server(port: int) -> BaseWSGIServer:
+def make_local_server(port: int | None = None) -> BaseWSGIServer:
+    """The local cloud's HTTP server on 127.0.0.1, on `port` (which must be free). With no port asked
+    for: on 4580, else on any free port, so that a second learner on a shared host (or a second local
+    cloud starting at the same moment) still gets one."""
     from .behaviours import build_app
 
-    check_port_free(port)
-    return make_server(HOST, port, build_app(), threaded=True, request_handler=_QuietHandler)
+    app = build_app()  # first: its imports take a moment, in which another process may take a port
+    if port is None:
+        try:
+            check_port_free(DEFAULT_PORT)
+            port = DEFAULT_PORT
+        except LocalCloudError:
+            port = 0
+    else:
+        check_port_free(port)
+    return make_server(HOST, port, app, threaded=True, request_handler=_QuietHandler)
 
 
 def user_id() -> int | None:
     """Who runs this process (None where the OS has no uids): on a shared host, such as a
     workshop's JupyterHub, each learner has their own local cloud."""
     return os.getuid() if hasattr(os, "getuid") else None
-
-
-def choose_port(requested: int | None) -> int:
-    """The port to serve on: the one asked for (which must be free), else the default port, else any
-    free port (0), so that a second learner on a shared host still gets a local cloud."""
-    if requested is not None:
-        check_port_free(requested)
-        return requested
-    try:
-        check_port_free(DEFAULT_PORT)
-    except LocalCloudError:
-        return 0
-    return DEFAULT_PORT
 
 
 def check_port_free(port: int) -> None:
@@ -104,7 +102,7 @@ def check_port_free(port: int) -> None:
 
 def serve_forever(port: int | None = None) -> None:
     """Run the local cloud in this process until SIGTERM/SIGINT; record it in the state file."""
-    server = make_local_server(choose_port(port))
+    server = make_local_server(port)
     info = ServerInfo(port=server.server_port, pid=os.getpid())
     state_file().write_text(json.dumps(asdict(info)))
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
@@ -202,17 +200,19 @@ def ensure_running(port: int | None = None) -> tuple[str, bool]:
 
 
 def start_detached(port: int | None = None) -> tuple[ServerInfo, bool]:
-    """Start the local cloud as a background process that outlives this one (`port`: see `choose_port`).
+    """Start the local cloud as a background process that outlives this one (`port`: see
+    `make_local_server`; the process picks it, and records it in the state file).
 
     Returns (info, started): a local cloud that is already running is reported, not restarted.
     """
     current = running() or _adopt(port or DEFAULT_PORT)
     if current:
         return current, False
-    port = choose_port(port)
+    if port is not None:
+        check_port_free(port)  # said here, rather than in the log
     with open(log_file(), "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "labkit.localcloud", "serve", "--port", str(port)],
+            [sys.executable, "-m", "labkit.localcloud", "serve", *(["--port", str(port)] if port is not None else [])],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )
     deadline = time.monotonic() + START_TIMEOUT_S

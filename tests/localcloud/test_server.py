@@ -111,3 +111,16 @@ def test_another_users_local_cloud_is_left_alone_and_a_free_port_used(monkeypatc
             if started:  # never stop theirs: in this test it is this very process
                 server.stop()
         assert server.healthy(theirs.endpoint)
+
+
+def test_with_no_port_asked_for_a_taken_default_port_means_any_free_port(monkeypatch):
+    """Learners starting at the same moment: whoever binds 4580 second serves elsewhere, not fails."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        monkeypatch.setattr(server, "DEFAULT_PORT", squatter.getsockname()[1])
+        local = server.make_local_server()
+        try:
+            assert local.server_port not in (0, server.DEFAULT_PORT)
+        finally:
+            local.server_close()
