@@ -288,6 +288,21 @@ def test_first_octets_with_try_cast_and_a_failing_cast(cursor):
         cursor.execute("SELECT CAST(log_status AS integer) FROM vpc_flow_logs")
 
 
+def test_partition_pruning_divides_integers_like_the_query(cursor):
+    """An int partition column in `hour / 2 = 11`: pruning must keep hour 23 (23 / 2 is 11 in Trino)."""
+    cursor.execute(f"""CREATE EXTERNAL TABLE IF NOT EXISTS parquet_by_int_hour ({COLUMNS.format(region='region string,')})
+        PARTITIONED BY (`aws-account-id` string, `aws-service` string, `aws-region` string, `year` string,
+          `month` string, `day` string, `hour` int)
+        STORED AS PARQUET LOCATION 's3://{BUCKET}/parquet/AWSLogs/'""")
+    try:
+        cursor.execute("MSCK REPAIR TABLE parquet_by_int_hour")
+        rows = _all(cursor, "SELECT count(*) FROM parquet_by_int_hour WHERE hour / 2 = 11")
+    finally:
+        cursor.execute("DROP TABLE parquet_by_int_hour")
+    assert rows == [(sum(int(r["hour"]) // 2 == 11 for r in ROWS),)]
+    assert {int(r["hour"]) for r in ROWS} >= {22, 23}
+
+
 def test_integer_division_truncates_like_trino(cursor):
     """Average bytes per packet: bigint / bigint is a bigint in Athena, not a fraction."""
     rows = _all(cursor, "SELECT sum(bytes) / sum(packets), max(bytes / packets), max(bytes * 1.0 / packets) "

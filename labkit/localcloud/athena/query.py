@@ -126,9 +126,12 @@ def _chosen_partitions(table: Table, tree: exp.Expression, catalog: GlueCatalog,
                    + ", ".join(f"{quote(k.name)} {duckdb_type(k.type)}" for k in keys) + ", athena_index INTEGER)")
     cursor.executemany(f"INSERT INTO athena_partitions VALUES ({', '.join('?' * (len(keys) + 1))})",
                        [[*p.values, i] for i, p in enumerate(partitions)])
+    # Transpiled as a query over typed partition columns, so that the conditions mean what they mean
+    # in the query itself (`hour / 2` of an int partition column divides as integers).
+    pruning = exp.select("athena_index").from_("athena_partitions").where(exp.and_(*conditions))
     try:
-        predicate = " AND ".join(dialect.to_duckdb(c) for c in conditions)
-        chosen = cursor.execute(f"SELECT athena_index FROM athena_partitions WHERE {predicate}").fetchall()
+        sql = dialect.to_duckdb(pruning, {"athena_partitions": {k.name: k.type for k in keys}})
+        chosen = cursor.execute(sql).fetchall()
     except (duckdb.Error, dialect.UnsupportedSql):  # the query itself will report the problem
         return partitions
     return [partitions[i] for (i,) in sorted(chosen)]
