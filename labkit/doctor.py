@@ -112,10 +112,10 @@ def running_local_cloud() -> Finding:
     endpoint = server.reachable_endpoint()
     if endpoint is None:
         return Finding(True, "No local cloud is running yet: the first notebook starts one")
-    answer = server.health(endpoint) or {}
-    if answer.get("code") != server.code_version():
-        return Finding(False, f"The local cloud at {endpoint} runs other labkit code than this checkout: "
-                              f"`labkit local stop`, then try again.")
+    try:
+        answer = server.checked_health(endpoint)
+    except server.LocalCloudError as error:
+        return Finding(False, str(error))
     return Finding(True, f"Your local cloud at {endpoint} (pid {answer.get('pid')}) runs this checkout's code, "
                          f"delivering flow records {_DELIVERY_MODES.get(answer.get('delivery'), 'at once')}")
 

@@ -189,14 +189,21 @@ def ensure_running(port: int | None = None) -> tuple[str, bool]:
     Returns (endpoint, started). A local cloud running other code (an older checkout) is refused."""
     endpoint = reachable_endpoint()
     if endpoint:
-        answer = health(endpoint) or {}
-        if answer.get("code") != code_version():
-            raise LocalCloudError(
-                f"The local cloud at {endpoint} (pid {answer.get('pid')}) runs other labkit code than this "
-                f"checkout. Stop it with `labkit local stop` (or end pid {answer.get('pid')}), then try again.")
+        checked_health(endpoint)
         return endpoint, False
     info, started = start_detached(port)
     return info.endpoint, started
+
+
+def checked_health(endpoint: str) -> dict:
+    """The local cloud's health answer; LocalCloudError (with the fix) if it runs other labkit code
+    than this checkout, which would answer differently."""
+    answer = health(endpoint) or {}
+    if answer.get("code") != code_version():
+        raise LocalCloudError(
+            f"The local cloud at {endpoint} (pid {answer.get('pid')}) runs other labkit code than this "
+            f"checkout. Stop it with `labkit local stop` (or end pid {answer.get('pid')}), then try again.")
+    return answer
 
 
 def start_detached(port: int | None = None) -> tuple[ServerInfo, bool]:
