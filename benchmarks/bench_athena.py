@@ -36,9 +36,9 @@ import duckdb
 import pyarrow.parquet as pq
 from pyathena import connect
 
-from labkit.localcloud.background_traffic import NetworkInterface, generate_background_traffic
-from labkit.localcloud.flow_records import LogFormat
-from labkit.localcloud.s3_delivery import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter
+from labkit.localcloud.flowlogs.background import NetworkInterface, generate_background_traffic
+from labkit.localcloud.flowlogs.records import LogFormat
+from labkit.localcloud.flowlogs.s3_files import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter
 
 TARGET_RATIO, TARGET_RSS_MIB, TARGET_PARQUET_SPEEDUP = 1.25, 512, 20.0
 BUCKET, RESULTS, REGION = "bench-flow-logs", "bench-athena-results", "us-east-1"

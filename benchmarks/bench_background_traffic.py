@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from labkit.localcloud.background_traffic import NetworkInterface, generate_background_traffic
-from labkit.localcloud.flow_records import LogFormat
-from labkit.localcloud.s3_delivery import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter
+from labkit.localcloud.flowlogs.background import NetworkInterface, generate_background_traffic
+from labkit.localcloud.flowlogs.records import LogFormat
+from labkit.localcloud.flowlogs.s3_files import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter
 
 TARGET_RECORDS_PER_SECOND = 300_000
 

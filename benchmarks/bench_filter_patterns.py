@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 
-from labkit.localcloud.filter_patterns import compile_filter_pattern
+from labkit.localcloud.logs.filter_patterns import compile_filter_pattern
 
 REJECTED_SSH = (
     '[version, account, eni, source, destination, srcport, destport="22", protocol="6", packets, bytes, '

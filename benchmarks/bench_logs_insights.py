@@ -13,7 +13,7 @@ import time
 
 import duckdb
 
-from labkit.localcloud.logs_insights import run_query
+from labkit.localcloud.logs.insights import run_query
 
 TARGET_SECONDS = 2.0
 START_S = 1_700_000_000

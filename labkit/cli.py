@@ -11,7 +11,7 @@ from .config import ConfigError, LabConfig
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .localcloud.server import LocalCloudError
+    from .localcloud.lifecycle import LocalCloudError
 
     args = _parser().parse_args(argv)
     try:
@@ -60,17 +60,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _local_start(args: argparse.Namespace) -> int:
-    from .localcloud import server
+    from .localcloud import lifecycle
 
     port = args.port
     if not args.detach:
-        current = server.running()
+        current = lifecycle.running()
         if current:
             print(f"A local cloud is already running (pid {current.pid}).\nAWS_ENDPOINT_URL={current.endpoint}")
             return 0
-        server.serve_forever(port)
+        from .localcloud.server import serve_forever
+
+        serve_forever(port)
         return 0
-    info, started = server.start_detached(port)
+    info, started = lifecycle.start_detached(port)
     if not started:
         print(f"A local cloud is already running (pid {info.pid}).")
     print(f"AWS_ENDPOINT_URL={info.endpoint}")
@@ -78,9 +80,9 @@ def _local_start(args: argparse.Namespace) -> int:
 
 
 def _local_status(_args: argparse.Namespace) -> int:
-    from .localcloud import server
+    from .localcloud import lifecycle
 
-    info = server.running()
+    info = lifecycle.running()
     if info is None:
         print("No local cloud is running. Start one with: labkit local start --detach")
         return 1
@@ -89,9 +91,9 @@ def _local_status(_args: argparse.Namespace) -> int:
 
 
 def _local_stop(_args: argparse.Namespace) -> int:
-    from .localcloud import server
+    from .localcloud import lifecycle
 
-    info = server.stop()
+    info = lifecycle.stop()
     print(f"Stopped the local cloud (pid {info.pid})." if info else "No local cloud was running.")
     return 0
 
@@ -100,7 +102,7 @@ def _local_mail(args: argparse.Namespace) -> int:
     """Reads the outbox (a Maildir) directly, so it works whether or not the local cloud is running."""
     import json
 
-    from .localcloud.sns_email import Outbox
+    from .localcloud.sns.outbox import Outbox
 
     outbox = Outbox()
     emails = outbox.emails()
@@ -162,12 +164,12 @@ def _literal(value: str) -> Any:
 
 def _teardown(args: argparse.Namespace) -> int:
     from . import teardown
-    from .localcloud import server
+    from .localcloud import lifecycle
     from .session import connect
 
     config = LabConfig.resolve(target=args.target, region=args.region, run_id=args.run_id,
                                name_prefix=args.name_prefix)
-    if config.target == "local" and server.reachable_endpoint() is None:
+    if config.target == "local" and lifecycle.reachable_endpoint() is None:
         print("No local cloud is running: nothing to remove.")
         return 0
     removals = teardown.teardown(connect(config))

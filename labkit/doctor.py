@@ -107,14 +107,14 @@ def _call_each_service() -> list[str]:
 
 def running_local_cloud() -> Finding:
     """The detached local cloud the lab would use, if any, runs this checkout's code."""
-    from .localcloud import server
+    from .localcloud import lifecycle
 
-    endpoint = server.reachable_endpoint()
+    endpoint = lifecycle.reachable_endpoint()
     if endpoint is None:
         return Finding(True, "No local cloud is running yet: the first notebook starts one")
     try:
-        answer = server.checked_health(endpoint)
-    except server.LocalCloudError as error:
+        answer = lifecycle.checked_health(endpoint)
+    except lifecycle.LocalCloudError as error:
         return Finding(False, str(error))
     return Finding(True, f"Your local cloud at {endpoint} (pid {answer.get('pid')}) runs this checkout's code, "
                          f"delivering flow records {_DELIVERY_MODES.get(answer.get('delivery'), 'at once')}")

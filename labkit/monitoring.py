@@ -305,6 +305,6 @@ def _outbox(lab: Lab) -> Any:
     if lab.config.target != "local":
         raise ConfigError("On AWS the emails go to the real mailbox: open it (and click the confirmation link) "
                           "instead of reading the local cloud's outbox.")
-    from .localcloud.sns_email import Outbox
+    from .localcloud.sns.outbox import Outbox
 
     return Outbox()

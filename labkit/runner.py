@@ -106,18 +106,18 @@ def run_lab(
             results.append(execute(teardown, out_dir, _only(parameters, declared[teardown]), cell_timeout))
     finally:
         if started_cloud and not keep:
-            from .localcloud import server
+            from .localcloud import lifecycle
 
-            server.stop()
+            lifecycle.stop()
     return results, out_dir
 
 
 def _ensure_local_cloud() -> bool:
     """Use the local cloud that is running (AWS_ENDPOINT_URL or the state file), else start one.
     Returns True if this run started it."""
-    from .localcloud import server
+    from .localcloud import lifecycle
 
-    endpoint, started = server.ensure_running()
+    endpoint, started = lifecycle.ensure_running()
     os.environ["AWS_ENDPOINT_URL"] = endpoint  # the kernels inherit it
     return started
 

@@ -74,9 +74,9 @@ def connect(config: LabConfig) -> Lab:
 
 
 def _use_local_cloud(config: LabConfig) -> str:
-    from .localcloud import server
+    from .localcloud import lifecycle
 
-    endpoint, _started = server.ensure_running()
+    endpoint, _started = lifecycle.ensure_running()
     os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_REGION=config.region,
                       AWS_DEFAULT_REGION=config.region, **LOCAL_CREDENTIALS)
     os.environ.pop("AWS_PROFILE", None)  # a learner's profile must not shadow the dummy keys

@@ -20,9 +20,9 @@ def plain_moto():
     """Nothing of the local cloud's behaviour may be loaded, before or after the test."""
     import sys
 
-    assert "labkit.localcloud.behaviours" not in sys.modules
+    assert "labkit.localcloud.registry" not in sys.modules
     yield
-    assert "labkit.localcloud.behaviours" not in sys.modules, "the aws path loaded the local cloud's behaviours"
+    assert "labkit.localcloud.registry" not in sys.modules, "the aws path loaded the local cloud's behaviours"
 
 
 @pytest.fixture

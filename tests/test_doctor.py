@@ -6,7 +6,7 @@ from importlib import metadata
 
 from labkit import doctor
 from labkit.cli import main
-from labkit.localcloud import server
+from labkit.localcloud import lifecycle, server
 
 
 def test_a_ready_machine_passes_every_check_and_leaves_nothing_running(capsys):
@@ -16,7 +16,7 @@ def test_a_ready_machine_passes_every_check_and_leaves_nothing_running(capsys):
         assert lines[-1] == "Ready for the lab."
         assert all(line.startswith("✅") for line in lines[:-1]) and len(lines) == 6
         assert "answers STS, EC2, S3, CloudWatch Logs, CloudWatch, SNS, Athena" in "\n".join(lines)
-    assert server.reachable_endpoint() is None
+    assert lifecycle.reachable_endpoint() is None
 
 
 def test_a_missing_package_is_named_with_the_fix(monkeypatch):
@@ -32,7 +32,7 @@ def test_a_local_cloud_of_other_code_is_reported_with_the_fix(monkeypatch):
         monkeypatch.setenv("AWS_ENDPOINT_URL", cloud.endpoint)
         finding = doctor.running_local_cloud()
         assert finding.ok and finding.text.endswith("runs this checkout's code, delivering flow records at once")
-        monkeypatch.setattr(server, "code_version", lambda: "another-checkout")
+        monkeypatch.setattr(lifecycle, "code_version", lambda: "another-checkout")
         finding = doctor.running_local_cloud()
     assert not finding.ok and "`labkit local stop`" in finding.text
 

@@ -16,7 +16,7 @@ from labkit.session import connect
 from .labs import provision_part1
 
 def test_aws_path_runs_on_plain_moto_in_a_fresh_interpreter():
-    """moto_fixes patch moto's classes process-wide once a local cloud is built, so the aws-path
+    """The local cloud patches moto's classes process-wide once a local cloud is built, so the aws-path
     tests run in their own interpreter, where nothing of the local cloud is imported."""
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
                              str(Path(__file__).parent / "aws_path_on_plain_moto.py")],

@@ -1,21 +1,24 @@
 """The HTTP glue of the local cloud: moto answers every AWS call, and the behaviours that AWS performs
-on its own are attached around it.
+on its own are attached around it, in four ways:
+- a *patch* changes one of moto's functions in place (`MotoPatch`: owner.name becomes
+  wrapper(original)), for the whole process, since moto's classes are shared by every local cloud in it;
+- an *after* hook runs once moto has answered a call successfully (CreateFlowLogs adds the bucket
+  policy AWS adds);
+- a *handler* answers a call instead of moto (where moto's answer is wrong);
+- an *endpoint* under `/_labkit/` serves a learner-side action that has no AWS API (an SSH attempt).
+Operations are named by the service's signing name and the action.
 
-A behaviour registers for an AWS operation (service signing name + action) as either
-- an *after* hook, run once moto has answered the call successfully (e.g. CreateFlowLogs adds the
-  bucket policy AWS adds), or
-- a *handler* that answers the call instead of moto (where moto's answer is wrong).
-Learner-side actions that have no AWS API (an SSH attempt, reading the outbox) are served under
-`/_labkit/` as small JSON endpoints.
-
-This module knows nothing about any particular behaviour; `behaviours.py` wires them in.
+This module knows nothing about any particular behaviour; `registry.py` declares them all.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import io
 import json
 import re
+import threading
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -87,6 +90,47 @@ Handler = Callable[[AwsCall], Response]
 ControlEndpoint = Callable[[dict[str, Any]], Any]
 
 
+@dataclass(frozen=True)
+class MotoPatch:
+    """owner.name (a function, or a property) becomes wrapper(original); the original is None where moto
+    has no such attribute. `signature`: what the patch relies on, the original function's signature
+    (a property: its getter's or setter's), checked against the installed moto by a test."""
+
+    owner: type
+    name: str
+    wrapper: Callable[[Any], Any]
+    signature: str | None = None
+
+    @property
+    def original(self) -> Any:
+        """What moto itself defines (before any patch of this process)."""
+        current = inspect.getattr_static(self.owner, self.name, None)
+        return _ORIGINALS.get((self.owner, self.name), current)
+
+
+_ORIGINALS: dict[tuple[type, str], Any] = {}
+_APPLIED: dict[tuple[type, str], Callable[[Any], Any]] = {}
+_patch_lock = threading.Lock()
+
+
+def apply_patches(patches: Iterable[MotoPatch]) -> None:
+    """Apply each patch once per process (building a second local cloud in it changes nothing). One
+    attribute takes one patch: two would depend on their order."""
+    with _patch_lock:
+        for patch in patches:
+            key = (patch.owner, patch.name)
+            if key in _APPLIED:
+                if _APPLIED[key] is not patch.wrapper:
+                    raise ValueError(f"{patch.owner.__name__}.{patch.name} is patched twice")
+                continue
+            original = inspect.getattr_static(patch.owner, patch.name, None)
+            _ORIGINALS[key], _APPLIED[key] = original, patch.wrapper
+            replacement = patch.wrapper(original)
+            if callable(original) and callable(replacement) and not isinstance(replacement, property):
+                replacement = functools.wraps(original)(replacement)
+            setattr(patch.owner, patch.name, replacement)
+
+
 @dataclass
 class LocalCloudApp:
     """WSGI application: moto plus the local cloud's behaviours."""
@@ -94,9 +138,14 @@ class LocalCloudApp:
     moto: DomainDispatcherApplication = field(
         default_factory=lambda: DomainDispatcherApplication(create_backend_app)
     )
+    patches: list[MotoPatch] = field(default_factory=list)
     after_hooks: dict[tuple[str, str], list[AfterHook]] = field(default_factory=dict)
     handlers: dict[tuple[str, str], Handler] = field(default_factory=dict)
     control: dict[str, ControlEndpoint] = field(default_factory=dict)
+
+    def patch(self, *patches: MotoPatch) -> None:
+        apply_patches(patches)
+        self.patches.extend(patches)
 
     def after(self, service: str, action: str, hook: AfterHook) -> None:
         self.after_hooks.setdefault((service, action), []).append(hook)

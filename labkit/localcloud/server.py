@@ -1,62 +1,19 @@
-"""Lifecycle of the local cloud: serve it, start it (in a thread or as a detached process), find
-the running one through its state file, and stop it. It only ever binds to 127.0.0.1.
+"""Serving the local cloud: its HTTP server on 127.0.0.1, in this process (a background thread) or as
+the detached process that `lifecycle.start_detached` starts.
 """
 
 from __future__ import annotations
 
-import errno
-import functools
-import hashlib
-import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
-from dataclasses import asdict, dataclass
-from pathlib import Path
 
-from werkzeug.serving import BaseWSGIServer, make_server
 from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.serving import BaseWSGIServer, make_server
 
-HOST = "127.0.0.1"
-DEFAULT_PORT = 4580
-START_TIMEOUT_S = 30.0
+from . import lifecycle
+from .lifecycle import HOST, LocalCloudError, ServerInfo, check_port_free, forget, record
 
-
-class LocalCloudError(RuntimeError):
-    """A problem starting or reaching the local cloud, worded for the learner."""
-
-
-@dataclass(frozen=True)
-class ServerInfo:
-    port: int
-    pid: int
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-
-def labkit_home() -> Path:
-    """Where the local cloud keeps its state file, log and outbox ($LABKIT_HOME, else ~/.labkit)."""
-    home = Path(os.environ.get("LABKIT_HOME") or Path.home() / ".labkit")
-    home.mkdir(parents=True, exist_ok=True)
-    return home
-
-
-def state_file() -> Path:
-    return labkit_home() / "localcloud.json"
-
-
-def log_file() -> Path:
-    return labkit_home() / "localcloud.log"
-
-
-# --- serving ---------------------------------------------------------------------------------
 
 class _QuietHandler(MotoRequestHandler):
     def log_request(self, *args, **kwargs) -> None:  # one line per AWS call is noise for learners
@@ -67,13 +24,13 @@ def make_local_server(port: int | None = None) -> BaseWSGIServer:
     """The local cloud's HTTP server on 127.0.0.1, on `port` (which must be free). With no port asked
     for: on 4580, else on any free port, so that a second learner on a shared host (or a second local
     cloud starting at the same moment) still gets one."""
-    from .behaviours import build_app
+    from .registry import build_app
 
     app = build_app()  # first: its imports take a moment, in which another process may take a port
     if port is None:
         try:
-            check_port_free(DEFAULT_PORT)
-            port = DEFAULT_PORT
+            check_port_free(lifecycle.DEFAULT_PORT)
+            port = lifecycle.DEFAULT_PORT
         except LocalCloudError:
             port = 0
     else:
@@ -81,30 +38,11 @@ def make_local_server(port: int | None = None) -> BaseWSGIServer:
     return make_server(HOST, port, app, threaded=True, request_handler=_QuietHandler)
 
 
-def user_id() -> int | None:
-    """Who runs this process (None where the OS has no uids): on a shared host, such as a
-    workshop's JupyterHub, each learner has their own local cloud."""
-    return os.getuid() if hasattr(os, "getuid") else None
-
-
-def check_port_free(port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((HOST, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise LocalCloudError(
-                    f"Port {port} on {HOST} is already in use by another program. "
-                    f"Choose another port: labkit local start --port N"
-                ) from None
-            raise
-
-
 def serve_forever(port: int | None = None) -> None:
     """Run the local cloud in this process until SIGTERM/SIGINT; record it in the state file."""
     server = make_local_server(port)
     info = ServerInfo(port=server.server_port, pid=os.getpid())
-    state_file().write_text(json.dumps(asdict(info)))
+    record(info)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"AWS_ENDPOINT_URL={info.endpoint}", flush=True)
     try:
@@ -112,7 +50,7 @@ def serve_forever(port: int | None = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        _forget(info)
+        forget(info)
 
 
 class InProcessServer:
@@ -136,134 +74,3 @@ class InProcessServer:
         self._server.shutdown()
         self._thread.join()
         self._server.server_close()
-
-
-# --- finding, starting and stopping the detached server --------------------------------------
-
-def running() -> ServerInfo | None:
-    """The local cloud recorded in the state file, if it answers; a stale record is removed."""
-    try:
-        info = ServerInfo(**json.loads(state_file().read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
-        return None
-    if healthy(info.endpoint):
-        return info
-    state_file().unlink(missing_ok=True)
-    return None
-
-
-def health(endpoint: str, timeout: float = 2.0) -> dict | None:
-    """The local cloud's health answer (status, pid, code), or None if nothing healthy answers."""
-    try:
-        with urllib.request.urlopen(f"{endpoint}/_labkit/health", timeout=timeout) as response:
-            answer = json.load(response)
-    except (OSError, ValueError):
-        return None
-    return answer if answer.get("status") == "ok" else None
-
-
-def healthy(endpoint: str, timeout: float = 2.0) -> bool:
-    return health(endpoint, timeout) is not None
-
-
-def reachable_endpoint() -> str | None:
-    """The local cloud this process should use: AWS_ENDPOINT_URL if it answers, else the recorded one."""
-    endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    if endpoint and healthy(endpoint):
-        return endpoint
-    info = running()
-    return info.endpoint if info else None
-
-
-@functools.cache
-def code_version() -> str:
-    """A digest of the local cloud's code: a local cloud started from other code answers differently."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def ensure_running(port: int | None = None) -> tuple[str, bool]:
-    """The endpoint of a running local cloud, starting a detached one if none answers.
-    Returns (endpoint, started). A local cloud running other code (an older checkout) is refused."""
-    endpoint = reachable_endpoint()
-    if endpoint:
-        checked_health(endpoint)
-        return endpoint, False
-    info, started = start_detached(port)
-    return info.endpoint, started
-
-
-def checked_health(endpoint: str) -> dict:
-    """The local cloud's health answer; LocalCloudError (with the fix) if it runs other labkit code
-    than this checkout, which would answer differently."""
-    answer = health(endpoint) or {}
-    if answer.get("code") != code_version():
-        raise LocalCloudError(
-            f"The local cloud at {endpoint} (pid {answer.get('pid')}) runs other labkit code than this "
-            f"checkout. Stop it with `labkit local stop` (or end pid {answer.get('pid')}), then try again.")
-    return answer
-
-
-def start_detached(port: int | None = None) -> tuple[ServerInfo, bool]:
-    """Start the local cloud as a background process that outlives this one (`port`: see
-    `make_local_server`; the process picks it, and records it in the state file).
-
-    Returns (info, started): a local cloud that is already running is reported, not restarted.
-    """
-    current = running() or _adopt(port or DEFAULT_PORT)
-    if current:
-        return current, False
-    if port is not None:
-        check_port_free(port)  # said here, rather than in the log
-    with open(log_file(), "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "labkit.localcloud", "serve", *(["--port", str(port)] if port is not None else [])],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-        )
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise LocalCloudError(f"The local cloud exited at start; see {log_file()}")
-        info = running()
-        if info and info.pid == process.pid:
-            return info, True
-        time.sleep(0.1)
-    process.terminate()
-    raise LocalCloudError(f"The local cloud did not answer within {START_TIMEOUT_S:.0f} s; see {log_file()}")
-
-
-def _adopt(port: int) -> ServerInfo | None:
-    """A local cloud of this user and this LABKIT_HOME already answering on this port (its state file
-    lost): use it. Any other is left alone: it keeps its email in its own LABKIT_HOME, and learners
-    sharing a host must not share resources or email."""
-    endpoint = f"http://{HOST}:{port}"
-    answer = health(endpoint)
-    if answer is None or answer.get("user") != user_id() or answer.get("home") != str(labkit_home().resolve()):
-        return None
-    info = ServerInfo(port=port, pid=int(answer["pid"]))
-    state_file().write_text(json.dumps(asdict(info)))
-    return info
-
-
-def stop() -> ServerInfo | None:
-    """Stop the detached local cloud; returns what was stopped (None if none was running)."""
-    info = running()
-    if info is None:
-        return None
-    os.kill(info.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and healthy(info.endpoint, timeout=0.5):
-        time.sleep(0.1)
-    _forget(info)
-    return info
-
-
-def _forget(info: ServerInfo) -> None:
-    try:
-        recorded = ServerInfo(**json.loads(state_file().read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
-        return
-    if recorded == info:
-        state_file().unlink(missing_ok=True)

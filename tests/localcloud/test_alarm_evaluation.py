@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from labkit.localcloud.alarm_evaluation import (
+from labkit.localcloud.cloudwatch.alarm_evaluation import (
     ALARM,
     INITIAL_STATE,
     INITIAL_STATE_REASON,

@@ -11,10 +11,8 @@ from datetime import datetime, timezone
 import botocore.loaders
 import pytest
 
-from labkit.localcloud.alarm_evaluation import AlarmConfig
-from labkit.localcloud.alarm_notifications import (
-    CONFIRMATION_SUBJECT,
-    SENDER,
+from labkit.localcloud.cloudwatch.alarm_evaluation import AlarmConfig
+from labkit.localcloud.cloudwatch.notifications import (
     MetricAlarm,
     StateChange,
     alarm_email_text,
@@ -22,10 +20,14 @@ from labkit.localcloud.alarm_notifications import (
     alarm_publication,
     alarm_subject,
     long_date,
+    region_display_name,
+)
+from labkit.localcloud.sns.formats import (
+    CONFIRMATION_SUBJECT,
+    SENDER,
     notification_email,
     notification_envelope,
     notification_string_to_sign,
-    region_display_name,
     sns_endpoint,
     subscription_confirmation_email,
 )

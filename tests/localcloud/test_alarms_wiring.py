@@ -13,8 +13,8 @@ import pytest
 from moto.backends import get_backend
 
 from labkit import cli
-from labkit.localcloud.alarm_evaluation import INITIAL_STATE_REASON
-from labkit.localcloud.sns_email import Outbox
+from labkit.localcloud.cloudwatch.alarm_evaluation import INITIAL_STATE_REASON
+from labkit.localcloud.sns.outbox import Outbox
 
 SSH_REJECT = ('[version, account, eni, source, destination, srcport, destport="22", protocol="6", packets, bytes, '
               'windowstart, windowend, action="REJECT", flowlogstatus]')

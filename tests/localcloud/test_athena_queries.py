@@ -18,9 +18,9 @@ from pyathena import connect
 from pyathena.error import DatabaseError, OperationalError
 from pyathena.pandas.cursor import PandasCursor
 
-from labkit.localcloud.background_traffic import NetworkInterface, generate_background_traffic
-from labkit.localcloud.flow_records import FIELD_CATALOG, FlowRecord, LogFormat, records_to_table
-from labkit.localcloud.s3_delivery import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter, window_start
+from labkit.localcloud.flowlogs.background import NetworkInterface, generate_background_traffic
+from labkit.localcloud.flowlogs.records import FIELD_CATALOG, FlowRecord, LogFormat, records_to_table
+from labkit.localcloud.flowlogs.s3_files import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter, window_start
 
 ACCOUNT, REGION, BUCKET, RESULTS = "123456789012", "us-east-1", "flow-logs", "athena-results"
 V5_FIELDS = tuple(name for name, spec in FIELD_CATALOG.items() if spec.version <= 5)  # the §6.2 column order

@@ -3,8 +3,8 @@ import ipaddress
 import pyarrow as pa
 import pytest
 
-from labkit.localcloud.background_traffic import NetworkInterface, TrafficMix, generate_background_traffic
-from labkit.localcloud.flow_records import RECORD_SCHEMA
+from labkit.localcloud.flowlogs.background import NetworkInterface, TrafficMix, generate_background_traffic
+from labkit.localcloud.flowlogs.records import RECORD_SCHEMA
 
 START = 1_735_689_600  # 2025-01-01T00:00:00Z
 ENIS = [NetworkInterface(f"eni-0{i}aaaaaaaaaaaaaaa", f"10.0.1.{i + 10}", "123456789012", "vpc-0abc", "subnet-0abc",

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from labkit.localcloud.delivery import DeliveryDelays, FlowLogDelivery, select_traffic
-from labkit.localcloud.flow_records import FlowRecord, records_to_table
+from labkit.localcloud.flowlogs.delivery import DeliveryDelays, FlowLogDelivery, select_traffic
+from labkit.localcloud.flowlogs.records import FlowRecord, records_to_table
 
 
 def _record(eni: str, action: str, start: int) -> FlowRecord:

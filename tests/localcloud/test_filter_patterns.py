@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.localcloud.filter_patterns import (
+from labkit.localcloud.logs.filter_patterns import (
     InvalidFilterPattern,
     InvalidMetricTransformation,
     PatternKind,

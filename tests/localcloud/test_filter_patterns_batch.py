@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from labkit.localcloud.filter_patterns import compile_filter_pattern
-from labkit.localcloud.filter_patterns.delimited import parse_delimited_pattern
+from labkit.localcloud.logs.filter_patterns import compile_filter_pattern
+from labkit.localcloud.logs.filter_patterns.delimited import parse_delimited_pattern
 
 REJECTED_SSH = (
     '[version, account, eni, source, destination, srcport, destport="22", protocol="6", packets, bytes, '

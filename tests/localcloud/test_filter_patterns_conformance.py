@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.localcloud.filter_patterns import InvalidFilterPattern, evaluate_test_metric_filter
+from labkit.localcloud.logs.filter_patterns import InvalidFilterPattern, evaluate_test_metric_filter
 
 CONFORMANCE = Path(__file__).parents[1] / "data" / "conformance" / "cloudwatch-logs"
 RECORDINGS = ("filter-pattern-aws.json", "filter-pattern-aws-edges.json", "filter-pattern-aws-boundaries.json")

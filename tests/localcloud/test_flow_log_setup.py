@@ -7,7 +7,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from labkit.localcloud.flow_log_setup import merged_log_delivery_policy, trusts_flow_logs
+from labkit.localcloud.flowlogs.policies import merged_log_delivery_policy, trusts_flow_logs
 
 ACCOUNT, REGION, BUCKET = "123456789012", "us-east-1", "lab-flow-logs"
 FLOW_LOGS_TRUST = {"Version": "2012-10-17", "Statement": [{

@@ -5,7 +5,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from labkit.localcloud.flow_records import (
+from labkit.localcloud.flowlogs.records import (
     DEFAULT_LOG_FORMAT_TEXT,
     FIELD_CATALOG,
     INT32,

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from labkit.localcloud.logs_insights import decode_ptr, events_relation, run_query
+from labkit.localcloud.logs.insights import decode_ptr, events_relation, run_query
 
 FLOW_GROUP = "/vpc/flow-logs"
 APP_GROUP = "/app/web"

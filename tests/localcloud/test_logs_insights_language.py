@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.localcloud.logs_insights import MalformedQueryError, events_relation, run_query
+from labkit.localcloud.logs.insights import MalformedQueryError, events_relation, run_query
 
 # Example records from the VPC Flow Logs documentation (reference §2.3), one event each.
 RECORDS = [

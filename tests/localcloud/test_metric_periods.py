@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from labkit.localcloud.moto_fixes import rounded_start_time
+from labkit.localcloud.cloudwatch.metric_periods import rounded_start_time
 
 NOW = datetime.now(timezone.utc)
 

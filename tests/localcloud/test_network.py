@@ -3,8 +3,8 @@ from dataclasses import replace
 
 import pytest
 
-from labkit.localcloud.flow_records import LogFormat, format_record
-from labkit.localcloud.network import (
+from labkit.localcloud.flowlogs.records import LogFormat, format_record
+from labkit.localcloud.ec2.network import (
     ConnectionTracker,
     Interface,
     NetworkAcl,

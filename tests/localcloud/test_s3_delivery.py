@@ -7,19 +7,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from labkit.localcloud.background_traffic import NetworkInterface, generate_background_traffic
-from labkit.localcloud.flow_records import FlowRecord, LogFormat, format_lines, format_record, records_to_table
-from labkit.localcloud.s3_delivery import (
+from labkit.localcloud.flowlogs.background import NetworkInterface, generate_background_traffic
+from labkit.localcloud.flowlogs.records import FlowRecord, LogFormat, format_lines, format_record, records_to_table
+from labkit.localcloud.flowlogs.s3_files import (
     DeliveryOptions,
     S3Destination,
     S3FlowLog,
     S3FlowLogWriter,
     deliver_to_s3,
-    log_events,
-    log_stream_name,
     object_key,
     window_start,
 )
+from labkit.localcloud.flowlogs.log_events import log_events, log_stream_name
 
 ACCOUNT, REGION, FLOW_LOG_ID = "123456789012", "us-east-1", "fl-1234abcd"
 T_1620 = int(datetime(2018, 6, 20, 16, 20, tzinfo=timezone.utc).timestamp())

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from labkit.cli import main
-from labkit.localcloud import behaviours, server
+from labkit.localcloud import lifecycle, registry, server
 
 
 def _free_port() -> int:
@@ -58,7 +58,7 @@ def test_detached_start_status_second_start_and_stop(capsys):
         assert main(["local", "stop"]) == 0
     assert "Stopped the local cloud" in capsys.readouterr().out
     assert main(["local", "status"]) == 1
-    assert server.running() is None
+    assert lifecycle.running() is None
 
 
 def test_the_cli_is_installed_as_a_console_script():
@@ -70,47 +70,47 @@ def test_the_cli_is_installed_as_a_console_script():
 def test_a_local_cloud_running_other_code_is_refused_with_the_fix(monkeypatch):
     with server.InProcessServer() as cloud:
         monkeypatch.setenv("AWS_ENDPOINT_URL", cloud.endpoint)
-        assert server.ensure_running() == (cloud.endpoint, False)
-        monkeypatch.setattr(server, "code_version", lambda: "another-checkout")
-        with pytest.raises(server.LocalCloudError, match="runs other labkit code.*labkit local stop"):
-            server.ensure_running()
+        assert lifecycle.ensure_running() == (cloud.endpoint, False)
+        monkeypatch.setattr(lifecycle, "code_version", lambda: "another-checkout")
+        with pytest.raises(lifecycle.LocalCloudError, match="runs other labkit code.*labkit local stop"):
+            lifecycle.ensure_running()
 
 
 def test_this_users_local_cloud_on_the_default_port_is_adopted(monkeypatch):
     with server.InProcessServer() as cloud:
-        monkeypatch.setattr(server, "DEFAULT_PORT", cloud.info.port)
-        info, started = server.start_detached()
+        monkeypatch.setattr(lifecycle, "DEFAULT_PORT", cloud.info.port)
+        info, started = lifecycle.start_detached()
         assert (info, started) == (cloud.info, False)
-        assert server.running() == cloud.info  # recorded in this LABKIT_HOME from now on
+        assert lifecycle.running() == cloud.info  # recorded in this LABKIT_HOME from now on
 
 
 def test_a_local_cloud_of_another_labkit_home_is_left_alone(monkeypatch, tmp_path):
     """Its emails go to its own LABKIT_HOME, where this one would never find them."""
     with server.InProcessServer() as other:
-        monkeypatch.setattr(server, "DEFAULT_PORT", other.info.port)
+        monkeypatch.setattr(lifecycle, "DEFAULT_PORT", other.info.port)
         monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "another-home"))
-        endpoint, started = server.ensure_running()
+        endpoint, started = lifecycle.ensure_running()
         try:
             assert started and endpoint != other.endpoint
-            assert server.health(endpoint)["home"] == str((tmp_path / "another-home").resolve())
+            assert lifecycle.health(endpoint)["home"] == str((tmp_path / "another-home").resolve())
         finally:
             if started:
-                server.stop()
+                lifecycle.stop()
 
 
 def test_another_users_local_cloud_is_left_alone_and_a_free_port_used(monkeypatch):
     """A workshop host shared by learners: the second learner gets a local cloud of their own."""
-    monkeypatch.setattr(behaviours, "user_id", lambda: -1)  # what the other learner's cloud reports
+    monkeypatch.setattr(registry, "user_id", lambda: -1)  # what the other learner's cloud reports
     with server.InProcessServer() as theirs:
-        monkeypatch.setattr(server, "DEFAULT_PORT", theirs.info.port)
-        endpoint, started = server.ensure_running()
+        monkeypatch.setattr(lifecycle, "DEFAULT_PORT", theirs.info.port)
+        endpoint, started = lifecycle.ensure_running()
         try:
             assert started and endpoint != theirs.endpoint
-            assert server.health(endpoint)["user"] == server.user_id()
+            assert lifecycle.health(endpoint)["user"] == lifecycle.user_id()
         finally:
             if started:  # never stop theirs: in this test it is this very process
-                server.stop()
-        assert server.healthy(theirs.endpoint)
+                lifecycle.stop()
+        assert lifecycle.healthy(theirs.endpoint)
 
 
 def test_with_no_port_asked_for_a_taken_default_port_means_any_free_port(monkeypatch):
@@ -118,9 +118,9 @@ def test_with_no_port_asked_for_a_taken_default_port_means_any_free_port(monkeyp
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
-        monkeypatch.setattr(server, "DEFAULT_PORT", squatter.getsockname()[1])
+        monkeypatch.setattr(lifecycle, "DEFAULT_PORT", squatter.getsockname()[1])
         local = server.make_local_server()
         try:
-            assert local.server_port not in (0, server.DEFAULT_PORT)
+            assert local.server_port not in (0, lifecycle.DEFAULT_PORT)
         finally:
             local.server_close()

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from labkit import cli
-from labkit.localcloud import sns_email
-from labkit.localcloud.alarm_notifications import CONFIRMATION_SUBJECT, SENDER, notification_string_to_sign
-from labkit.localcloud.sns_email import Outbox
+from labkit.localcloud.sns import models as sns_email
+from labkit.localcloud.sns.formats import CONFIRMATION_SUBJECT, SENDER, Email, notification_string_to_sign
+from labkit.localcloud.sns.outbox import Outbox
 
 ENVELOPE_ORDER = ["Type", "MessageId", "TopicArn", "Subject", "Message", "Timestamp", "SignatureVersion", "Signature",
                   "SigningCertURL", "UnsubscribeURL"]
@@ -192,7 +192,7 @@ def test_labkit_local_mail_lists_the_outbox_without_a_server(tmp_path, monkeypat
     assert cli.main(["local", "mail"]) == 0
     assert "No email in" in capsys.readouterr().out
 
-    sns_email.send_email(sns_email.Email(SENDER, "me@example.com", 'ALARM: "x" in US East (N. Virginia)', "body\n"))
+    sns_email.send_email(Email(SENDER, "me@example.com", 'ALARM: "x" in US East (N. Virginia)', "body\n"))
     assert cli.main(["local", "mail"]) == 0
     assert 'me@example.com  ALARM: "x" in US East (N. Virginia)' in capsys.readouterr().out
     assert cli.main(["local", "mail", "--json"]) == 0

@@ -8,9 +8,5 @@ the S3 objects, results written to the output location as Athena writes them.
 - `dialect`: every Trino-to-DuckDB difference, in one place
 - `results`: Athena's result types, value text, CSV and GetQueryResults rows
 - `engine`: query executions and their life cycle
-- `api`: the Athena API handlers, `register(app)`
+- `api`: the Athena API handlers
 """
-
-from .api import register
-
-__all__ = ["register"]

@@ -7,14 +7,12 @@ from there. Tables and partitions live in moto's Glue backend, so Glue's own API
 
 from __future__ import annotations
 
-import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from .. import s3_storage
-from ..app import AwsCall, LocalCloudApp, Response
-from .engine import FAILED, SUCCEEDED, AthenaEngine, InvalidRequest
+from ..app import AwsCall, Response
+from .engine import FAILED, SUCCEEDED, AthenaEngine, InvalidRequest, athena_engines
 from .results import result_rows
 
 MAX_RESULTS = 1000
@@ -22,16 +20,11 @@ MAX_LISTED = 50
 
 
 class AthenaApi:
-    def __init__(self) -> None:
-        self._engines: dict[tuple[str, str], AthenaEngine] = {}
-        self._lock = threading.Lock()
+    """StartQueryExecution and the calls that follow it, each on the engine of the call's account and region."""
 
-    def engine(self, call: AwsCall) -> AthenaEngine:
-        with self._lock:
-            key = (call.account_id, call.region)
-            if key not in self._engines:
-                self._engines[key] = AthenaEngine(call.account_id, call.region)
-            return self._engines[key]
+    @staticmethod
+    def engine(call: AwsCall) -> AthenaEngine:
+        return athena_engines[call.account_id][call.region]
 
     def start_query_execution(self, call: AwsCall) -> dict[str, Any]:
         p = call.params
@@ -88,20 +81,19 @@ class AthenaApi:
         return response
 
 
-def register(app: LocalCloudApp) -> None:
-    """Answer Athena's query API from the local cloud; S3 bodies become files DuckDB reads in place."""
-    s3_storage.apply()
+def handlers() -> dict[str, Callable[[AwsCall], Response]]:
+    """The Athena actions the local cloud answers, by action name."""
     api = AthenaApi()
-    for action, method in {"StartQueryExecution": api.start_query_execution,
-                           "GetQueryExecution": api.get_query_execution,
-                           "BatchGetQueryExecution": api.batch_get_query_execution,
-                           "GetQueryResults": api.get_query_results,
-                           "StopQueryExecution": api.stop_query_execution,
-                           "ListQueryExecutions": api.list_query_executions}.items():
-        app.handle("athena", action, _json_handler(method))
+    return {action: json_handler(method) for action, method in {
+        "StartQueryExecution": api.start_query_execution,
+        "GetQueryExecution": api.get_query_execution,
+        "BatchGetQueryExecution": api.batch_get_query_execution,
+        "GetQueryResults": api.get_query_results,
+        "StopQueryExecution": api.stop_query_execution,
+        "ListQueryExecutions": api.list_query_executions}.items()}
 
 
-def _json_handler(method: Callable[[AwsCall], dict[str, Any]]) -> Callable[[AwsCall], Response]:
+def json_handler(method: Callable[[AwsCall], dict[str, Any]]) -> Callable[[AwsCall], Response]:
     def handle(call: AwsCall) -> Response:
         try:
             return Response.json(method(call), content_type="application/x-amz-json-1.1")

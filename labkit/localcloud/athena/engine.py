@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 from moto.backends import get_backend
+from moto.core.base_backend import BackendDict, BaseBackend
 
 from . import dialect
 from .catalog import CatalogError, GlueCatalog
@@ -110,13 +111,12 @@ class QueryExecution:
                 "ResultReuseInformation": {"ReusedPreviousResult": False}}
 
 
-class AthenaEngine:
+class AthenaEngine(BaseBackend):
     """The query executions of one account and region."""
 
-    def __init__(self, account_id: str, region: str):
-        self.account_id = account_id
-        self.region = region
-        self.catalog = GlueCatalog(account_id, region)
+    def __init__(self, region_name: str, account_id: str):
+        super().__init__(region_name, account_id)
+        self.catalog = GlueCatalog(account_id, region_name)
         self.executions: dict[str, QueryExecution] = {}
         self._lock = threading.Lock()
 
@@ -219,10 +219,13 @@ class AthenaEngine:
         return get_backend("s3")[self.account_id]["aws"]
 
     def _work_group(self, name: str) -> Any:
-        group = get_backend("athena")[self.account_id][self.region].work_groups.get(name)
+        group = get_backend("athena")[self.account_id][self.region_name].work_groups.get(name)
         if group is None:
             raise InvalidRequest(f"WorkGroup {name} is not found.")
         return group
+
+
+athena_engines = BackendDict(AthenaEngine, "athena")
 
 
 def _parse(query: str) -> Statement:

@@ -9,12 +9,13 @@ unquoted; utility statements (SHOW, DESCRIBE) are written as tab-separated `.txt
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
+
+from ..formats import java_double
 
 _ATHENA_TYPES = {"BOOLEAN": "boolean", "TINYINT": "tinyint", "SMALLINT": "smallint", "INTEGER": "integer",
                  "BIGINT": "bigint", "HUGEINT": "bigint", "UTINYINT": "smallint", "USMALLINT": "integer",
@@ -87,25 +88,6 @@ def value_text(value: Any) -> str | None:
 def _nested(value: Any) -> str:
     text = value_text(value)
     return "null" if text is None else text
-
-
-def java_double(value: float) -> str:
-    """Java's Double.toString: plain between 1e-3 and 1e7, else `d.dddE±n`; always a fraction digit."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "-0.0" if math.copysign(1, value) < 0 else "0.0"
-    if 1e-3 <= abs(value) < 1e7:
-        text = repr(value)
-        if "e" in text:
-            text = format(Decimal(text), "f")
-        return text if "." in text else text + ".0"
-    mantissa, exponent = f"{value:.17e}".split("e")
-    digits = repr(value).split("e")[0].replace("-", "").replace(".", "").lstrip("0").rstrip("0") or "0"
-    mantissa = ("-" if value < 0 else "") + digits[0] + "." + (digits[1:] or "0")
-    return f"{mantissa}E{int(exponent)}"
 
 
 def csv_text(columns: Sequence[ResultColumn], rows: Iterable[Sequence[str | None]]) -> bytes:

@@ -24,7 +24,7 @@ from typing import Any
 
 from moto.backends import get_backend
 
-from .. import s3_storage
+from ..s3 import storage
 from .catalog import Partition, Table
 
 # Hive types as DuckDB types (anything else, e.g. decimal(10,2), is spelled the same in both).
@@ -68,7 +68,7 @@ class S3Listing:
                 continue  # deleted since listing, a delete marker, or a folder placeholder
             if any(part.startswith(("_", ".")) for part in name[len(prefix):].split("/")):
                 continue
-            objects.append(S3Object(bucket_name, name, key.size, s3_storage.object_path(key)))
+            objects.append(S3Object(bucket_name, name, key.size, storage.object_path(key)))
         return objects
 
 

@@ -15,18 +15,35 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.base_backend import BackendDict, BaseBackend
 
-from . import backends
-from .background_traffic import NetworkInterface, generate_background_traffic
-from .delivery import FlowLogDelivery, covering_flow_logs
-from .ec2_view import interface_by_public_ip, interface_view
-from .flow_records import records_to_table
+from .. import backends
+from ..flowlogs.background import NetworkInterface, generate_background_traffic
+from ..flowlogs.delivery import FlowLogDelivery, covering_flow_logs
+from ..flowlogs.records import records_to_table
+from .interfaces import interface_by_public_ip, interface_view
 from .network import ConnectionTracker, Interface, Packet, Peer, Traffic, Unreachable, decide
 
 # Nitro instances aggregate over at most 60 s whatever MaxAggregationInterval says (the lab's are Nitro).
 AGGREGATION_INTERVAL = 60
 # How long one attempt's packets last: SYN retries at 0, 1, 3 and 7 s (a short session: 3 s).
 ATTEMPT_SECONDS = 8
+
+
+class LearnerConnections(BaseBackend):
+    """The learner's connections in one account and region: the connections the network tracks, how
+    many attempts were made, and when the last one's packets end (a learner makes one attempt at a
+    time: a blocked one waits out its timeout)."""
+
+    def __init__(self, region_name: str, account_id: str):
+        super().__init__(region_name, account_id)
+        self.tracker = ConnectionTracker()
+        self.attempts = 0
+        self.busy_until = 0
+        self.lock = threading.Lock()
+
+
+learner_connections = BackendDict(LearnerConnections, "ec2")
 
 
 class ConnectionAttempts:
@@ -39,10 +56,6 @@ class ConnectionAttempts:
     def __init__(self, delivery: FlowLogDelivery, clock: Callable[[], float] = time.time):
         self.delivery = delivery
         self.clock = clock
-        self.tracker = ConnectionTracker()
-        self._attempts = 0
-        self._busy_until = 0  # a learner makes one attempt at a time: a blocked one waits out its timeout
-        self._lock = threading.Lock()
 
     def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
         region = request.get("region", "us-east-1")
@@ -52,26 +65,27 @@ class ConnectionAttempts:
         except LookupError as error:
             raise ValueError(str(error)) from None
         port = int(request.get("port", 22))
-        with self._lock:
-            now = max(int(self.clock()), self._busy_until)
+        connections = learner_connections[DEFAULT_ACCOUNT_ID][region]
+        with connections.lock:
+            now = max(int(self.clock()), connections.busy_until)
             if now % AGGREGATION_INTERVAL > AGGREGATION_INTERVAL - ATTEMPT_SECONDS:
                 # Start in the next capture window, so one attempt's packets make one record per flow
                 # and the records a lab shows are the same from run to run.
                 now += AGGREGATION_INTERVAL - now % AGGREGATION_INTERVAL
-            self._attempts += 1
+            connections.attempts += 1
             # Seeded by the attempt, so a fresh local cloud replays the same ports and byte counts.
-            rng = random.Random(f"{request['source']}>{eni.private_ip_address}:{port}#{self._attempts}")
+            rng = random.Random(f"{request['source']}>{eni.private_ip_address}:{port}#{connections.attempts}")
             interface = interface_view(ec2, eni)
             try:
-                attempt = self.tracker.connect(Peer.internet(request["source"]), interface, port, at=now, rng=rng)
+                attempt = connections.tracker.connect(Peer.internet(request["source"]), interface, port, at=now, rng=rng)
             except Unreachable as error:
                 raise ValueError(str(error)) from None
             traffic: Traffic = attempt.traffic
             if attempt.accepted:
-                traffic += self.tracker.send(attempt.session_id, interface, at=now + 1, rng=rng)
+                traffic += connections.tracker.send(attempt.session_id, interface, at=now + 1, rng=rng)
                 if not request.get("keep_open"):
-                    traffic += self.tracker.close(attempt.session_id, interface, at=now + 2)
-            self._busy_until = max(p.packet.time for p in traffic.packets) + 1
+                    traffic += connections.tracker.close(attempt.session_id, interface, at=now + 2)
+            connections.busy_until = max(p.packet.time for p in traffic.packets) + 1
         records = traffic.flow_records(AGGREGATION_INTERVAL)
         delivered = self.delivery.deliver(DEFAULT_ACCOUNT_ID, region, records_to_table(records)) if records else None
         syns = sum(1 for p in traffic.packets if p.packet.tcp_flags == 2 and p.packet.direction == "ingress")

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
 
-from ..background_traffic import AGGREGATION_INTERVALS, INTERNET_GATEWAY_PATH
-from ..flow_records import FlowRecord
+from ...flowlogs.background import AGGREGATION_INTERVALS, INTERNET_GATEWAY_PATH
+from ...flowlogs.records import FlowRecord
 from .interfaces import Action, Interface
 from .packets import Packet, logged_tcp_flags
 from .protocols import TCP

@@ -1,12 +1,9 @@
-"""Where and how flow records are delivered: S3 objects and CloudWatch Logs events.
+"""The S3 objects of a flow log.
 
-S3: AWS publishes a file every 5 minutes holding the records whose `end` falls in that window,
-under `prefix/AWSLogs/{account}/vpcflowlogs/{region}/YYYY/MM/DD/` (or the Hive-compatible and
-per-hour variants), named `{account}_vpcflowlogs_{region}_{flow-log-id}_{YYYYMMDDTHHmmZ}_{hash}.log.gz`.
-A text file is one gzip member whose first line is the header; a Parquet file ends in `.log.parquet`.
-
-CloudWatch Logs: one stream per ENI, one event per record (no header), timestamped with the
-record's `start`.
+AWS publishes a file every 5 minutes holding the records whose `end` falls in that window, under
+`prefix/AWSLogs/{account}/vpcflowlogs/{region}/YYYY/MM/DD/` (or the Hive-compatible and per-hour
+variants), named `{account}_vpcflowlogs_{region}_{flow-log-id}_{YYYYMMDDTHHmmZ}_{hash}.log.gz`. A
+text file is one gzip member whose first line is the header; a Parquet file ends in `.log.parquet`.
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pyarrow as pa
 
-from .flow_records import LogFormat, format_lines, to_parquet
+from .records import LogFormat, format_lines, to_parquet
 
 FILE_WINDOW_SECONDS = 300
 # AWS starts a new file when one reaches 75 MB within the window. Applied to the uncompressed text
@@ -31,13 +28,16 @@ MAX_FILE_BYTES = 75_000_000
 
 Sink = Callable[[str, bytes], None]  # receives (object key, object body)
 
-_S3_ARN = re.compile(r"arn:aws[a-z-]*:s3:::([^/]+)(?:/(.*))?")
+_S3_ARN = re.compile(r"arn:(aws[a-z-]*):s3:::([^/]+)(?:/(.*))?")
 
 
 @dataclass(frozen=True)
 class S3Destination:
+    """Where an S3 flow log delivers: a bucket, and a folder in it."""
+
     bucket: str
     prefix: str = ""  # "" or a folder ending in "/"
+    partition: str = "aws"
 
     @classmethod
     def from_arn(cls, arn: str) -> S3Destination:
@@ -45,8 +45,12 @@ class S3Destination:
         match = _S3_ARN.fullmatch(arn)
         if not match:
             raise ValueError(f"not an S3 bucket ARN: {arn}")
-        folder = (match.group(2) or "").strip("/")
-        return cls(match.group(1), f"{folder}/" if folder else "")
+        folder = (match.group(3) or "").strip("/")
+        return cls(match.group(2), f"{folder}/" if folder else "", match.group(1))
+
+    @property
+    def bucket_arn(self) -> str:
+        return f"arn:{self.partition}:s3:::{self.bucket}"
 
 
 @dataclass(frozen=True)
@@ -266,25 +270,3 @@ def _text_cutter(lines: pa.LargeStringArray) -> Callable[[int, int], bytes]:
     def cut(start: int, count: int) -> bytes:
         return data[offsets[start]:offsets[start + count]].to_pybytes()
     return cut
-
-
-# --- CloudWatch Logs -----------------------------------------------------------------------------
-
-def log_stream_name(interface_id: str) -> str:
-    """The stream a flow log (traffic type ALL) writes an ENI's records to."""
-    return f"{interface_id}-all"
-
-
-def log_events(table: pa.Table, log_format: LogFormat) -> dict[str, list[dict[str, object]]]:
-    """PutLogEvents input per log stream: one event per record, in time order, no header line.
-
-    The event timestamp is the record's `start` in milliseconds.
-    """
-    lines = format_lines(table, log_format).decode().splitlines()
-    starts = table.column("start").to_pylist()
-    streams: dict[str, list[dict[str, object]]] = {}
-    for interface_id, start, line in zip(table.column("interface_id").to_pylist(), starts, lines):
-        streams.setdefault(log_stream_name(interface_id), []).append({"timestamp": start * 1000, "message": line})
-    for events in streams.values():
-        events.sort(key=lambda event: event["timestamp"])
-    return streams

@@ -1,7 +1,7 @@
 """CloudWatch metric-alarm evaluation: the state an alarm takes at one evaluation, and why.
 
 Pure behaviour, no I/O and no clock: the caller passes the metric samples and the evaluation
-time. What this follows (reference: aws-behaviour.md §4.1-§4.3):
+time. What this follows (docs/aws-behaviour.md, Alarms):
 
 * Datapoints are per-period statistics over a sliding window that ends at the evaluation time,
   rounded down to the minute (to 10 s for the 10/20/30 s high-resolution periods). A datapoint's
@@ -30,14 +30,14 @@ AWS/DynamoDB rule that such alarms always ignore missing data.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import datetime, timedelta
+
+from ..formats import as_utc, aws_json, aws_timestamp, java_double
 
 OK = "OK"
 ALARM = "ALARM"
@@ -384,46 +384,6 @@ def _was(number: int) -> str:
     return "was" if number == 1 else "were"
 
 
-# Formatting shared with the notification module: AWS's services are Java, and print that way.
-
-
-def java_double(value: float) -> str:
-    """A number as Java's Double.toString prints it: 2.0, 0.5, 1.0E7, 1.5E-4."""
-    value = float(value)
-    if math.isnan(value) or math.isinf(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    magnitude = abs(value)
-    if magnitude == 0 or 1e-3 <= magnitude < 1e7:
-        text = repr(value)
-        return text if "." in text else f"{text}.0"
-    _, digits, exponent = Decimal(repr(magnitude)).normalize().as_tuple()
-    mantissa = f"{digits[0]}.{''.join(map(str, digits[1:])) or '0'}"
-    return f"{'-' if value < 0 else ''}{mantissa}E{len(digits) - 1 + int(exponent)}"
-
-
-def aws_json(value: object) -> str:
-    """Compact JSON with Java-printed doubles, as in StateReasonData and the SNS alarm message."""
-    if isinstance(value, float):
-        return java_double(value)
-    if isinstance(value, dict):
-        members = (f"{json.dumps(key, ensure_ascii=False)}:{aws_json(item)}" for key, item in value.items())
-        return "{" + ",".join(members) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(aws_json(item) for item in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
-
-
-def aws_timestamp(moment: datetime) -> str:
-    """yyyy-MM-dd'T'HH:mm:ss.SSS+0000, the timestamp format of alarm JSON."""
-    moment = as_utc(moment)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}+0000"
-
-
 def reason_timestamp(moment: datetime) -> str:
     """dd/MM/yy HH:mm:ss, the datapoint timestamp format inside a StateReason."""
     return f"{as_utc(moment):%d/%m/%y %H:%M:%S}"
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Naive datetimes are taken as UTC, as everywhere in CloudWatch."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)

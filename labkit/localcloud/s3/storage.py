@@ -65,24 +65,20 @@ def storage_directory() -> Path:
 
 
 def object_path(key: Any) -> str:
-    """The file holding a moto key's body (a body written before `apply()` is moved to one)."""
+    """The file holding a moto key's body (a body written before the patch is moved to one)."""
     if not isinstance(key._value_buffer, ObjectFile):
         key.value = key.value
     return key._value_buffer.name
 
 
-def apply() -> None:
-    """Make every S3 object body written from now on a named file (idempotent)."""
-    value = FakeKey.value
-    if getattr(value.fset, "labkit_fixed", False):
-        return
+def bodies_in_named_files(value: property) -> property:
+    """FakeKey.value: a new key's body is written to a named file (moto made an in-memory buffer)."""
     write_body = value.fset
 
     def write_body_to_file(self: FakeKey, new_value: bytes) -> None:
-        if not isinstance(self._value_buffer, ObjectFile):  # a new key: moto made an in-memory buffer
+        if not isinstance(self._value_buffer, ObjectFile):
             self._value_buffer.close()
             self._value_buffer = ObjectFile.create()
         write_body(self, new_value)
 
-    write_body_to_file.labkit_fixed = True
-    FakeKey.value = value.setter(write_body_to_file)
+    return value.setter(write_body_to_file)

@@ -1,4 +1,5 @@
-"""CloudWatch metric alarms in the local cloud: evaluated on their own, with history and SNS actions.
+"""CloudWatch metric alarms in the local cloud: evaluated on their own, with history and SNS actions,
+and metric statistics reported over AWS's periods.
 
 - A new alarm starts in INSUFFICIENT_DATA ("Unchecked: Initial alarm creation"); PutMetricAlarm on an
   existing alarm changes its configuration and keeps its state. Both write a ConfigurationUpdate
@@ -8,7 +9,7 @@
   datapoints in moto's CloudWatch backend. A state change (or SetAlarmState) updates the alarm,
   writes a StateUpdate history item and, when ActionsEnabled, publishes AWS's alarm message to the
   SNS topics among the new state's actions (an Action history item each).
-- DescribeAlarmHistory answers from that history, which outlives the alarm as on AWS.
+- GetMetricData and GetMetricStatistics start at the rounded StartTime (`metric_periods`).
 
 One evaluator serves the process, because moto's backends are shared by every server in it. A
 broken alarm or a bug in one evaluation is logged and never stops the loop.
@@ -19,46 +20,28 @@ Non-SNS actions (Auto Scaling, EC2, Lambda, SSM) are not run.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from moto.backends import get_backend
-from moto.cloudwatch.models import Alarm, CloudWatchBackend, MetricAggregatedDatum
-from moto.cloudwatch.responses import CloudWatchResponse
-from moto.core.responses import ActionResult
+from moto.cloudwatch.models import Alarm, CloudWatchBackend, MetricAggregatedDatum, Statistics
 from moto.core.utils import utcnow
 
-from . import metric_filters, sns_email
-from .alarm_evaluation import (
-    INITIAL_STATE,
-    INITIAL_STATE_REASON,
-    AlarmConfig,
-    MetricSample,
-    as_utc,
-    aws_json,
-    evaluate,
-)
-from .alarm_notifications import MetricAlarm, StateChange, alarm_publication, alarm_subject
-from .app import LocalCloudApp
-from .moto_fixes import _patch
+from ..formats import as_utc
+from . import history
+from .alarm_evaluation import INITIAL_STATE, INITIAL_STATE_REASON, AlarmConfig, MetricSample, evaluate
+from .metric_periods import rounded_start_time
+from .notifications import MetricAlarm, StateChange, alarm_publication, alarm_subject
 
 log = logging.getLogger(__name__)
 
 INTERVAL_ENV = "LABKIT_ALARM_INTERVAL"
 DEFAULT_INTERVAL_S = 5.0
-MAX_HISTORY_RECORDS = 100
-
-STATE_UPDATE = "StateUpdate"
-CONFIGURATION_UPDATE = "ConfigurationUpdate"
-ACTION = "Action"
 
 # Transitions and configuration changes come from API threads and the evaluator thread.
 _state_lock = threading.RLock()
@@ -70,96 +53,6 @@ def evaluation_interval() -> float:
         return max(0.05, float(os.environ.get(INTERVAL_ENV) or DEFAULT_INTERVAL_S))
     except ValueError:
         return DEFAULT_INTERVAL_S
-
-
-# --- history ---------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class HistoryItem:
-    alarm_name: str
-    alarm_type: str  # MetricAlarm | CompositeAlarm
-    timestamp: datetime  # naive UTC, as moto keeps timestamps
-    item_type: str
-    summary: str
-    data: str
-
-    def as_api(self) -> dict[str, Any]:
-        return {"AlarmName": self.alarm_name, "AlarmType": self.alarm_type, "Timestamp": self.timestamp,
-                "HistoryItemType": self.item_type, "HistorySummary": self.summary, "HistoryData": self.data}
-
-
-class AlarmHistory:
-    """Every account's and region's alarm history (kept after DeleteAlarms, as CloudWatch does)."""
-
-    def __init__(self) -> None:
-        self._items: dict[tuple[str, str], list[HistoryItem]] = {}
-        self._lock = threading.Lock()
-
-    def add(self, account_id: str, region: str, item: HistoryItem) -> None:
-        with self._lock:
-            self._items.setdefault((account_id, region), []).append(item)
-
-    def query(self, account_id: str, region: str, *, alarm_name: str | None = None, item_type: str | None = None,
-              alarm_types: tuple[str, ...] = ("MetricAlarm",), start: datetime | None = None,
-              end: datetime | None = None, newest_first: bool = True) -> list[HistoryItem]:
-        with self._lock:
-            items = list(self._items.get((account_id, region), []))
-        selected = [
-            item for item in items
-            if (alarm_name is None or item.alarm_name == alarm_name)
-            and (item_type is None or item.item_type == item_type)
-            and item.alarm_type in alarm_types
-            and (start is None or as_utc(item.timestamp) >= as_utc(start))
-            and (end is None or as_utc(item.timestamp) <= as_utc(end))
-        ]
-        return sorted(selected, key=lambda item: item.timestamp, reverse=newest_first)
-
-
-HISTORY = AlarmHistory()
-
-
-def _alarm_type(alarm: Alarm) -> str:
-    return "CompositeAlarm" if alarm.rule is not None else "MetricAlarm"
-
-
-def _record(alarm: Alarm, account_id: str, item_type: str, summary: str, data: dict[str, Any],
-            when: datetime) -> None:
-    HISTORY.add(account_id, alarm.region_name,
-                HistoryItem(alarm.name, _alarm_type(alarm), when, item_type, summary, aws_json(data)))
-
-
-def _configuration(alarm: Alarm) -> dict[str, Any]:
-    """The alarm as ConfigurationUpdate history data describes it (settings that are not set left out)."""
-    settings = {
-        "alarmName": alarm.name,
-        "alarmArn": alarm.alarm_arn,
-        "alarmDescription": alarm.description,
-        "namespace": alarm.namespace,
-        "metricName": alarm.metric_name,
-        "dimensions": [{"name": d.name, "value": d.value} for d in alarm.dimensions],
-        "statistic": alarm.statistic,
-        "extendedStatistic": alarm.extended_statistic,
-        "period": alarm.period,
-        "unit": alarm.unit,
-        "evaluationPeriods": alarm.evaluation_periods,
-        "datapointsToAlarm": alarm.datapoints_to_alarm,
-        "threshold": None if alarm.threshold is None else float(alarm.threshold),
-        "comparisonOperator": alarm.comparison_operator,
-        "treatMissingData": alarm.treat_missing_data,
-        "actionsEnabled": alarm.actions_enabled,
-        "okActions": list(alarm.ok_actions),
-        "alarmActions": list(alarm.alarm_actions),
-        "insufficientDataActions": list(alarm.insufficient_data_actions),
-    }
-    return {key: value for key, value in settings.items() if value is not None}
-
-
-def _state(value: str, reason: str, reason_data: str | None) -> dict[str, Any]:
-    state: dict[str, Any] = {"stateValue": value, "stateReason": reason}
-    parsed = json.loads(reason_data) if reason_data else {}
-    if parsed:
-        state["stateReasonData"] = parsed
-    return state
 
 
 # --- evaluation -------------------------------------------------------------------------------------
@@ -214,9 +107,9 @@ def on_state_change(cloudwatch: CloudWatchBackend, alarm: Alarm, old_state: str,
                     old_reason_data: str | None) -> None:
     """History and actions for a transition already made on the alarm."""
     when = alarm.state_updated_timestamp
-    _record(alarm, cloudwatch.account_id, STATE_UPDATE, f"Alarm updated from {old_state} to {alarm.state_value}",
-            {"version": "1.0", "oldState": _state(old_state, old_reason, old_reason_data),
-             "newState": _state(alarm.state_value, alarm.state_reason, alarm.state_reason_data)}, when)
+    history.record(alarm, cloudwatch.account_id, history.STATE_UPDATE, f"Alarm updated from {old_state} to {alarm.state_value}",
+            {"version": "1.0", "oldState": history.state(old_state, old_reason, old_reason_data),
+             "newState": history.state(alarm.state_value, alarm.state_reason, alarm.state_reason_data)}, when)
     if alarm.actions_enabled:
         change = StateChange(old_state, alarm.state_value, alarm.state_reason, when)
         for arn in actions_for(alarm, alarm.state_value):
@@ -239,10 +132,10 @@ def _notify(account_id: str, alarm: Alarm, change: StateChange, topic_arn: str) 
             alarm_publication(described, change), arn=topic_arn,
             subject=alarm_subject(described, change.new_state)[:100], message_structure="json")
     except Exception as error:  # a deleted topic, a bad ARN: AWS records the failure and carries on
-        _record(alarm, account_id, ACTION, f"Failed to execute action {topic_arn}",
+        history.record(alarm, account_id, history.ACTION, f"Failed to execute action {topic_arn}",
                 {"actionState": "Failed", "notificationResource": topic_arn, "error": str(error)}, utcnow())
         return
-    _record(alarm, account_id, ACTION, f"Successfully executed action {topic_arn}",
+    history.record(alarm, account_id, history.ACTION, f"Successfully executed action {topic_arn}",
             {"actionState": "Succeeded", "stateUpdateTimestamp": int(as_utc(change.timestamp).timestamp() * 1000),
              "notificationResource": topic_arn, "publishedMessage": {"messageId": message_id}}, utcnow())
 
@@ -299,26 +192,9 @@ def _cloudwatch_backends() -> Iterator[CloudWatchBackend]:
         yield from list(dict.values(regions))
 
 
-# --- wiring -------------------------------------------------------------------------------------------
+# --- moto's alarm calls -------------------------------------------------------------------------------
 
-def register(app: LocalCloudApp) -> None:
-    """Part 3 of the lab in the local cloud, in pipeline order: metric filters publish, SNS delivers
-    email, alarms evaluate and act."""
-    metric_filters.register(app)
-    sns_email.register(app)
-    _patch_moto()
-    EVALUATOR.start()
-
-
-@functools.cache
-def _patch_moto() -> None:
-    """Once per process: moto's classes are shared by every local cloud in it."""
-    _patch(CloudWatchBackend, "put_metric_alarm", _put_metric_alarm_keeps_state)
-    _patch(CloudWatchBackend, "set_alarm_state", _set_alarm_state_acts)
-    CloudWatchResponse.describe_alarm_history = _describe_alarm_history  # moto has none
-
-
-def _put_metric_alarm_keeps_state(original: Any) -> Any:
+def put_metric_alarm_keeps_state(original: Any) -> Any:
     def put_metric_alarm(self: CloudWatchBackend, *args: Any, **kwargs: Any) -> Alarm:
         name = kwargs["name"] if "name" in kwargs else args[0]
         with _state_lock:
@@ -326,21 +202,21 @@ def _put_metric_alarm_keeps_state(original: Any) -> Any:
             alarm = original(self, *args, **kwargs)
             if previous is None:
                 alarm.state_value, alarm.state_reason = INITIAL_STATE, INITIAL_STATE_REASON
-                _record(alarm, self.account_id, CONFIGURATION_UPDATE, f'Alarm "{name}" created',
-                        {"type": "Create", "version": "1.0", "createdAlarm": _configuration(alarm)},
+                history.record(alarm, self.account_id, history.CONFIGURATION_UPDATE, f'Alarm "{name}" created',
+                        {"type": "Create", "version": "1.0", "createdAlarm": history.configuration(alarm)},
                         alarm.configuration_updated_timestamp)
             else:
                 alarm.state_value, alarm.state_reason = previous.state_value, previous.state_reason
                 alarm.state_reason_data = previous.state_reason_data
                 alarm.state_updated_timestamp = previous.state_updated_timestamp
-                _record(alarm, self.account_id, CONFIGURATION_UPDATE, f'Alarm "{name}" updated',
-                        {"type": "Update", "version": "1.0", "originalAlarm": _configuration(previous),
-                         "updatedAlarm": _configuration(alarm)}, alarm.configuration_updated_timestamp)
+                history.record(alarm, self.account_id, history.CONFIGURATION_UPDATE, f'Alarm "{name}" updated',
+                        {"type": "Update", "version": "1.0", "originalAlarm": history.configuration(previous),
+                         "updatedAlarm": history.configuration(alarm)}, alarm.configuration_updated_timestamp)
         return alarm
     return put_metric_alarm
 
 
-def _set_alarm_state_acts(original: Any) -> Any:
+def set_alarm_state_acts(original: Any) -> Any:
     """SetAlarmState is a real transition on AWS: history and actions, until the next evaluation."""
     def set_alarm_state(self: CloudWatchBackend, alarm_name: str, reason: str, reason_data: str, state_value: str) -> None:
         with _state_lock:
@@ -352,26 +228,31 @@ def _set_alarm_state_acts(original: Any) -> Any:
     return set_alarm_state
 
 
-def _describe_alarm_history(self: CloudWatchResponse) -> ActionResult:
-    alarm_types = tuple(self._get_param("AlarmTypes") or ["MetricAlarm"])
-    items = HISTORY.query(
-        self.current_account, self.region, alarm_name=self._get_param("AlarmName"),
-        item_type=self._get_param("HistoryItemType"), alarm_types=alarm_types,
-        start=_timestamp(self._get_param("StartDate")), end=_timestamp(self._get_param("EndDate")),
-        newest_first=self._get_param("ScanBy") != "TimestampAscending")
-    offset = int(self._get_param("NextToken") or 0)
-    limit = int(self._get_param("MaxRecords") or MAX_HISTORY_RECORDS)
-    page = items[offset:offset + limit]
-    more = offset + limit < len(items)
-    return ActionResult({"AlarmHistoryItems": [item.as_api() for item in page],
-                         **({"NextToken": str(offset + limit)} if more else {})})
+# --- metric statistics over AWS's periods -------------------------------------------------------------
+
+def metric_data_from_rounded_start(original: Any) -> Any:
+    """GetMetricData's periods start at the rounded StartTime (moto starts them at StartTime as given)."""
+    def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: datetime, end_time: datetime,
+                        scan_by: str = "TimestampAscending") -> Any:
+        periods = [int(q["MetricStat"]["Period"]) for q in queries if "MetricStat" in q]
+        return original(self, queries, rounded_start_time(start_time, min(periods, default=60)), end_time, scan_by)
+    return get_metric_data
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+def metric_statistics_from_rounded_start(original: Any) -> Any:
+    """GetMetricStatistics' periods start at the rounded StartTime, each stamped with its start (moto
+    starts them at the first datapoint, stamped with that datapoint's time)."""
+    def get_metric_statistics(self: Any, namespace: str, metric_name: str, start_time: datetime,
+                              end_time: datetime, period: int, stats: list[str], dimensions: Any,
+                              unit: str | None = None) -> list[Any]:
+        start = rounded_start_time(start_time, period)
+        # moto's filtering and statistics, one second at a time, gathered into AWS's periods
+        by_second = original(self, namespace, metric_name, start, end_time, 1, stats, dimensions, unit)
+        periods: dict[datetime, Any] = {}
+        for second in by_second:
+            begin = start + timedelta(seconds=(second.timestamp - start).total_seconds() // period * period)
+            gathered = periods.setdefault(begin, Statistics(stats, begin))
+            gathered.metric_data.extend(second.metric_data)
+            gathered.unit = second.unit
+        return list(periods.values())
+    return get_metric_statistics

@@ -11,7 +11,7 @@ What an internet-facing ENI sees in its flow logs:
 
 Records are aggregated per capture window of MaxAggregationInterval (60 or 600 s), counted from
 `start`: each record's start and end lie inside its window. The output is a stream of record
-tables (`flow_records.RECORD_SCHEMA`) in window order, which `s3_delivery.S3FlowLogWriter` consumes.
+tables (`records.RECORD_SCHEMA`) in window order, which `s3_files.S3FlowLogWriter` consumes.
 All of it is vectorised with numpy and pyarrow, and the same seed and parameters give the same records.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from .flow_records import RECORD_SCHEMA
+from .records import RECORD_SCHEMA
 
 AGGREGATION_INTERVALS = (60, 600)
 SCAN_PORTS = np.array([22, 23, 3389, 445])

@@ -1,16 +1,15 @@
-"""SNS email as AWS does it: subscriptions wait for confirmation, and emails land in an outbox.
+"""SNS email as AWS does it: subscriptions wait for confirmation, and messages reach their subscribers.
 
 - Subscribe with protocol `email` or `email-json` leaves the subscription pending (Subscribe answers
-  "pending confirmation", ListSubscriptions* show "PendingConfirmation") and "sends" the confirmation
-  email, whose link carries the token.
+  "pending confirmation", ListSubscriptions* show "PendingConfirmation", see `responses`) and "sends"
+  the confirmation email, whose link carries the token.
 - ConfirmSubscription with that token confirms it; from then on every message published to the
   topic is emailed: `email` gets the text (the `email` member of a MessageStructure=json message)
   with SNS's footer, `email-json` gets the JSON notification envelope.
 - SQS subscribers (without raw delivery) get the same envelope, in AWS's field order. Messages with
   message attributes, and FIFO topics, keep moto's own SQS delivery.
 
-"Sending" writes one RFC 5322 message per email into a Maildir, $LABKIT_HOME/mail, which any mail
-client can open and `labkit local mail` lists. With LABKIT_SMTP_HOST set (LABKIT_SMTP_PORT,
+"Sending" writes the email into the outbox (`outbox`). With LABKIT_SMTP_HOST set (LABKIT_SMTP_PORT,
 LABKIT_SMTP_USER, LABKIT_SMTP_PASSWORD, LABKIT_SMTP_STARTTLS=1 optional) each email also goes out
 through that relay.
 
@@ -20,111 +19,35 @@ with the link's token, as the lab does on the local target.
 
 from __future__ import annotations
 
-import email.policy
-import email.utils
 import functools
 import logging
-import mailbox
 import os
 import secrets
 import smtplib
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from moto.core.responses import ActionResult
-from moto.sns.exceptions import SNSInvalidParameter, SNSNotFoundError
+from moto.sns.exceptions import SNSInvalidParameter
 from moto.sns.models import SNSBackend, Subscription
-from moto.sns.responses import SNSResponse
 from moto.sqs.models import sqs_backends
 
-from .alarm_notifications import (
-    SENDER,
-    Email,
-    notification_email,
-    notification_envelope,
-    sns_endpoint,
-    subscription_confirmation_email,
-)
-from .app import LocalCloudApp
-from .moto_fixes import _patch
-from .server import labkit_home
+from .formats import SENDER, Email, notification_email, notification_envelope, sns_endpoint, \
+    subscription_confirmation_email
+from .outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 EMAIL_PROTOCOLS = ("email", "email-json")
-PENDING_IN_SUBSCRIBE = "pending confirmation"  # what Subscribe answers
 PENDING_IN_LISTINGS = "PendingConfirmation"  # what ListSubscriptions(ByTopic) show
 DEFAULT_EMAIL_SUBJECT = "AWS Notification Message"
 INVALID_TOKEN = "Invalid parameter: Token"
 
 
-# --- the outbox -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class OutboxEmail:
-    sender: str
-    recipient: str
-    subject: str
-    date: datetime
-    body: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"from": self.sender, "to": self.recipient, "subject": self.subject, "date": self.date.isoformat(),
-                "body": self.body}
-
-    @property
-    def confirmation_token(self) -> str | None:
-        """The Token of the confirmation link, if this is a subscription confirmation email."""
-        for word in self.body.split():
-            if "/confirmation.html?" in word:
-                return parse_qs(urlparse(word).query).get("Token", [None])[0]
-        return None
-
-
-class Outbox:
-    """The Maildir the local cloud's emails go to (one RFC 5322 message per file)."""
-
-    def __init__(self, path: Path | None = None):
-        self.path = path or labkit_home() / "mail"
-
-    def deliver(self, message: Email, sent: datetime) -> EmailMessage:
-        rfc5322 = _rfc5322(message, sent)
-        mailbox.Maildir(self.path, create=True).add(rfc5322)
-        return rfc5322
-
-    def emails(self) -> list[OutboxEmail]:
-        """Every email, oldest first; none if nothing was ever sent."""
-        if not (self.path / "new").is_dir() and not (self.path / "cur").is_dir():
-            return []
-        box = mailbox.Maildir(self.path, create=False)
-        messages = sorted(((message.get_date(), key, message) for key, message in box.iteritems()),
-                          key=lambda item: item[:2])
-        return [_outbox_email(message) for _, _, message in messages]
-
-
-def _rfc5322(message: Email, sent: datetime) -> EmailMessage:
-    rfc5322 = EmailMessage()
-    rfc5322["From"] = message.sender
-    rfc5322["To"] = message.recipient
-    rfc5322["Subject"] = message.subject
-    rfc5322["Date"] = email.utils.format_datetime(sent)
-    rfc5322["Message-ID"] = f"<{uuid.uuid4()}@email.amazonses.com>"
-    rfc5322.set_content(message.body)
-    return rfc5322
-
-
-def _outbox_email(message: mailbox.MaildirMessage) -> OutboxEmail:
-    parsed = email.message_from_bytes(message.as_bytes(), _class=EmailMessage, policy=email.policy.default)
-    return OutboxEmail(sender=str(parsed["From"]), recipient=str(parsed["To"]), subject=str(parsed["Subject"]),
-                       date=email.utils.parsedate_to_datetime(parsed["Date"]), body=parsed.get_content())
-
+# --- sending ------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class SmtpRelay:
@@ -224,25 +147,7 @@ def _sign(data: bytes) -> bytes:
     return _signing_key().sign(data, padding.PKCS1v15(), hashes.SHA1())
 
 
-# --- wiring ---------------------------------------------------------------------------------------
-
-def register(app: LocalCloudApp) -> None:
-    """Everything happens behind moto's own SNS API: no handler on `app` is needed."""
-    _patch_moto()
-
-
-@functools.cache
-def _patch_moto() -> None:
-    """Once per process: moto's classes are shared by every local cloud in it."""
-    _patch(SNSBackend, "subscribe", _subscribe_pending)
-    _patch(SNSResponse, "subscribe", _answer_pending_subscribe)
-    _patch(SNSResponse, "confirm_subscription", _confirm_with_token)
-    _patch(Subscription, "publish", _publish_to_email_and_sqs)
-    # ListSubscriptions(ByTopic) read this attribute before `arn`
-    Subscription.subscription_arn = property(lambda self: PENDING_IN_LISTINGS if is_pending(self) else self.arn)
-
-
-def _subscribe_pending(original: Any) -> Any:
+def subscribe_pending(original: Any) -> Any:
     def subscribe(self: SNSBackend, topic_arn: str, endpoint: str, protocol: str) -> Subscription:
         known = self._find_subscription(topic_arn, endpoint, protocol)
         subscription = original(self, topic_arn, endpoint, protocol)
@@ -258,29 +163,8 @@ def _subscribe_pending(original: Any) -> Any:
     return subscribe
 
 
-def _answer_pending_subscribe(original: Any) -> Any:
-    def subscribe(self: SNSResponse) -> ActionResult:
-        result = original(self)
-        subscription = self.backend.subscriptions.get(result.result["SubscriptionArn"])
-        wants_arn = str(self._get_param("ReturnSubscriptionArn", "false")).lower() == "true"
-        if subscription is not None and is_pending(subscription) and not wants_arn:
-            return ActionResult({"SubscriptionArn": PENDING_IN_SUBSCRIBE})
-        return result
-    return subscribe
 
-
-def _confirm_with_token(_original: Any) -> Any:
-    def confirm_subscription(self: SNSResponse) -> ActionResult:
-        topic_arn = self._get_param("TopicArn")
-        if topic_arn not in self.backend.topics:
-            raise SNSNotFoundError("Topic does not exist")
-        authenticate = str(self._get_param("AuthenticateOnUnsubscribe", "false")).lower() == "true"
-        subscription = confirm(self.backend, topic_arn, self._get_param("Token"), authenticate)
-        return ActionResult({"SubscriptionArn": subscription.arn})
-    return confirm_subscription
-
-
-def _publish_to_email_and_sqs(original: Any) -> Any:
+def publish_to_email_and_sqs(original: Any) -> Any:
     def publish(self: Subscription, message: str, message_id: str, subject: str | None = None,
                 message_attributes: dict[str, Any] | None = None, group_id: str | None = None,
                 deduplication_id: str | None = None, message_structure: str | None = None) -> None:
@@ -304,3 +188,8 @@ def _publish_to_email_and_sqs(original: Any) -> Any:
         return None
     return publish
 
+
+
+def subscription_arn_while_pending(_original: Any) -> property:
+    """ListSubscriptions(ByTopic) read `subscription_arn` before `arn`: a pending one lists as PendingConfirmation."""
+    return property(lambda self: PENDING_IN_LISTINGS if is_pending(self) else self.arn)

@@ -2,7 +2,7 @@
 
 A flow log covers an ENI when its resource is the ENI, the ENI's subnet or the ENI's VPC. Its
 TrafficType selects the records (ALL; ACCEPT or REJECT only), and only a flow log that can deliver
-(DeliverLogsStatus SUCCESS) delivers. S3 flow logs get files in AWS's layout (`s3_delivery`); CloudWatch
+(DeliverLogsStatus SUCCESS) delivers. S3 flow logs get files in AWS's layout (`s3_files`); CloudWatch
 Logs flow logs get one stream per ENI, created with the log group if AWS would have to create them.
 
 When an S3 flow log's bucket is gone, its records are lost (as on AWS) and the flow log reports
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import itertools
 import os
 import threading
 import time
@@ -32,13 +33,15 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from moto.core.base_backend import BackendDict, BaseBackend
 from moto.ec2.exceptions import InvalidNetworkInterfaceIdError
 from moto.s3.exceptions import MissingBucket
 
-from . import backends
-from .flow_log_setup import ACCESS_ERROR
-from .flow_records import parse_log_format
-from .s3_delivery import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter, log_events
+from .. import backends
+from .log_events import log_events
+from .models import ACCESS_ERROR
+from .records import parse_log_format
+from .s3_files import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter
 
 
 # How long after its end a window's file still takes records (AWS's S3 delivery lags about 10 minutes).
@@ -75,39 +78,54 @@ class DeliveryReport:
         self.records[flow_log_id] = self.records.get(flow_log_id, 0) + count
 
 
+class DeliveryState(BaseBackend):
+    """Flow-log delivery in one account and region: the S3 flow logs' open files (by flow log id), and
+    the deliveries held back until AWS would make them (due time, sequence, action)."""
+
+    def __init__(self, region_name: str, account_id: str):
+        super().__init__(region_name, account_id)
+        self.s3_writers: dict[str, S3FlowLogWriter] = {}
+        self.pending: list[tuple[float, int, Callable[[], None]]] = []
+        self.lock = threading.RLock()
+
+
+delivery_states = BackendDict(DeliveryState, "ec2")
+
+
 class FlowLogDelivery:
+    """Delivers records to every flow log that covers their ENI, at once or with AWS's delays; one
+    worker thread makes the held-back deliveries of every account and region."""
+
     def __init__(self, delays: DeliveryDelays | None = None, clock: Callable[[], float] = time.time):
         self.delays = delays or DeliveryDelays.from_environment()
         self._clock = clock
-        self._pending: list[tuple[float, int, Callable[[], None]]] = []
-        self._sequence = 0
-        self._lock = threading.Lock()
+        self._sequence = itertools.count()
         self._worker: threading.Thread | None = None
-        self._s3_writers: dict[tuple[str, str, str], S3FlowLogWriter] = {}  # by account, region, flow log id
-        self._s3_lock = threading.Lock()
+        self._worker_lock = threading.Lock()
 
     def deliver(self, account_id: str, region: str, records: pa.Table) -> DeliveryReport:
-        """Deliver a table of records (flow_records.RECORD_SCHEMA columns) of any ENIs."""
+        """Deliver a table of records (records.RECORD_SCHEMA columns) of any ENIs."""
         report = DeliveryReport()
         ec2 = backends.ec2(account_id, region)
-        self._forget_deleted_flow_logs(account_id, region, ec2)
+        state = delivery_states[account_id][region]
+        _forget_deleted_flow_logs(state, ec2)
         for eni in pc.unique(records.column("interface_id")).to_pylist():
             of_eni = records.filter(pc.equal(records.column("interface_id"), eni))
             for flow_log in covering_flow_logs(ec2, eni):
                 selected = select_traffic(of_eni, flow_log.traffic_type)
                 if selected.num_rows:
-                    self._schedule(flow_log, account_id, region, selected)
+                    self._schedule(state, flow_log, selected)
                     report.add(flow_log.id, selected.num_rows)
         return report
 
-    def _schedule(self, flow_log: Any, account_id: str, region: str, records: pa.Table) -> None:
+    def _schedule(self, state: DeliveryState, flow_log: Any, records: pa.Table) -> None:
         """Deliver now, or (with delays) when AWS would: `delay` after a record's end. Records that
         ended longer ago than that (internet noise of the past hours) AWS has delivered already."""
         if flow_log.log_destination_type == "s3":
-            delay, deliver = self.delays.s3_seconds, functools.partial(self._to_s3, flow_log, account_id, region)
+            delay, deliver = self.delays.s3_seconds, functools.partial(self._to_s3, state, flow_log)
         else:
-            delay, deliver = self.delays.cloudwatch_seconds, functools.partial(_to_cloudwatch, flow_log, account_id,
-                                                                               region)
+            delay, deliver = self.delays.cloudwatch_seconds, functools.partial(
+                _to_cloudwatch, flow_log, state.account_id, state.region_name)
         if delay <= 0:
             deliver(records)
             return
@@ -117,48 +135,49 @@ class FlowLogDelivery:
             deliver(past)
         if not recent.num_rows:
             return
-        with self._lock:
-            self._sequence += 1
-            due = pc.max(recent.column("end")).as_py() + delay
-            heapq.heappush(self._pending, (due, self._sequence, functools.partial(deliver, recent)))
+        due = pc.max(recent.column("end")).as_py() + delay
+        with state.lock:
+            heapq.heappush(state.pending, (due, next(self._sequence), functools.partial(deliver, recent)))
+        with self._worker_lock:
             if self._worker is None:
-                self._worker = threading.Thread(target=self._run_pending, daemon=True)
+                self._worker = threading.Thread(target=self._run_pending, name="labkit-flow-log-delivery", daemon=True)
                 self._worker.start()
 
     def _run_pending(self) -> None:
         while True:
-            with self._lock:
-                due = []
-                while self._pending and self._pending[0][0] <= self._clock():
-                    due.append(heapq.heappop(self._pending)[2])
-            for action in due:
-                try:
-                    action()
-                except Exception:  # noqa: BLE001 - one failed delivery must not stop the later ones
-                    traceback.print_exc()  # into the local cloud's log
+            for _account, _region, state in list(delivery_states.iter_backends()):
+                with state.lock:
+                    due = []
+                    while state.pending and state.pending[0][0] <= self._clock():
+                        due.append(heapq.heappop(state.pending)[2])
+                for action in due:
+                    try:
+                        action()
+                    except Exception:  # noqa: BLE001 - one failed delivery must not stop the later ones
+                        traceback.print_exc()  # into the local cloud's log
             time.sleep(1.0)
 
-    def _to_s3(self, flow_log: Any, account_id: str, region: str, records: pa.Table) -> None:
-        key = (account_id, region, flow_log.id)
-        with self._s3_lock:
-            writer = self._s3_writers.get(key)
+    def _to_s3(self, state: DeliveryState, flow_log: Any, records: pa.Table) -> None:
+        with state.lock:
+            writer = state.s3_writers.get(flow_log.id)
             if writer is None:
-                writer = self._s3_writers[key] = _s3_writer(flow_log, account_id, region)
+                writer = state.s3_writers[flow_log.id] = _s3_writer(flow_log, state.account_id, state.region_name)
             try:
                 writer.add(records)
                 writer.publish()
             except MissingBucket:
-                del self._s3_writers[key]  # what it held could not be written: lost, as on AWS
+                del state.s3_writers[flow_log.id]  # what it held could not be written: lost, as on AWS
                 flow_log.deliver_logs_status, flow_log.deliver_logs_error_message = "FAILED", ACCESS_ERROR
                 return
             flow_log.deliver_logs_status, flow_log.deliver_logs_error_message = "SUCCESS", None
             # Windows over for a while are closed: the writer holds at most the last few in memory.
             writer.close_windows_before(self._clock() - S3_WINDOW_GRACE_SECONDS)
 
-    def _forget_deleted_flow_logs(self, account_id: str, region: str, ec2: Any) -> None:
-        with self._s3_lock:
-            for key in [k for k in self._s3_writers if k[:2] == (account_id, region) and k[2] not in ec2.flow_logs]:
-                del self._s3_writers[key]
+
+def _forget_deleted_flow_logs(state: DeliveryState, ec2: Any) -> None:
+    with state.lock:
+        for flow_log_id in [i for i in state.s3_writers if i not in ec2.flow_logs]:
+            del state.s3_writers[flow_log_id]
 
 
 def covering_flow_logs(ec2: Any, eni_id: str) -> list[Any]:

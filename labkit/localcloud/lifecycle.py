@@ -1,0 +1,190 @@
+"""The local cloud from the outside: find the running one through its state file, ask it whether it is
+healthy, start it as a detached process, and stop it.
+
+Standard library only, so that the notebooks' kernel, `labkit` and JupyterLab can reach a local cloud
+without loading it (its modules, moto's among them, load only in the local cloud's own process).
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .home import labkit_home, log_file, state_file, user_id
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 4580
+START_TIMEOUT_S = 30.0
+
+
+class LocalCloudError(RuntimeError):
+    """A problem starting or reaching the local cloud, worded for the learner."""
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    port: int
+    pid: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise LocalCloudError(
+                    f"Port {port} on {HOST} is already in use by another program. "
+                    f"Choose another port: labkit local start --port N"
+                ) from None
+            raise
+
+
+def running() -> ServerInfo | None:
+    """The local cloud recorded in the state file, if it answers; a stale record is removed."""
+    try:
+        info = ServerInfo(**json.loads(state_file().read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+    if healthy(info.endpoint):
+        return info
+    state_file().unlink(missing_ok=True)
+    return None
+
+
+def health(endpoint: str, timeout: float = 2.0) -> dict | None:
+    """The local cloud's health answer (status, pid, code), or None if nothing healthy answers."""
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_labkit/health", timeout=timeout) as response:
+            answer = json.load(response)
+    except (OSError, ValueError):
+        return None
+    return answer if answer.get("status") == "ok" else None
+
+
+def healthy(endpoint: str, timeout: float = 2.0) -> bool:
+    return health(endpoint, timeout) is not None
+
+
+def reachable_endpoint() -> str | None:
+    """The local cloud this process should use: AWS_ENDPOINT_URL if it answers, else the recorded one."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and healthy(endpoint):
+        return endpoint
+    info = running()
+    return info.endpoint if info else None
+
+
+@functools.cache
+def code_version() -> str:
+    """A digest of the local cloud's code: a local cloud started from other code answers differently."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def ensure_running(port: int | None = None) -> tuple[str, bool]:
+    """The endpoint of a running local cloud, starting a detached one if none answers.
+    Returns (endpoint, started). A local cloud running other code (an older checkout) is refused."""
+    endpoint = reachable_endpoint()
+    if endpoint:
+        checked_health(endpoint)
+        return endpoint, False
+    info, started = start_detached(port)
+    return info.endpoint, started
+
+
+def checked_health(endpoint: str) -> dict:
+    """The local cloud's health answer; LocalCloudError (with the fix) if it runs other labkit code
+    than this checkout, which would answer differently."""
+    answer = health(endpoint) or {}
+    if answer.get("code") != code_version():
+        raise LocalCloudError(
+            f"The local cloud at {endpoint} (pid {answer.get('pid')}) runs other labkit code than this "
+            f"checkout. Stop it with `labkit local stop` (or end pid {answer.get('pid')}), then try again.")
+    return answer
+
+
+def start_detached(port: int | None = None) -> tuple[ServerInfo, bool]:
+    """Start the local cloud as a background process that outlives this one (`port`: see
+    `server.make_local_server`; the process picks it, and records it in the state file).
+
+    Returns (info, started): a local cloud that is already running is reported, not restarted.
+    """
+    current = running() or _adopt(port or DEFAULT_PORT)
+    if current:
+        return current, False
+    if port is not None:
+        check_port_free(port)  # said here, rather than in the log
+    with open(log_file(), "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "labkit.localcloud", "serve", *(["--port", str(port)] if port is not None else [])],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LocalCloudError(f"The local cloud exited at start; see {log_file()}")
+        info = running()
+        if info and info.pid == process.pid:
+            return info, True
+        time.sleep(0.1)
+    process.terminate()
+    raise LocalCloudError(f"The local cloud did not answer within {START_TIMEOUT_S:.0f} s; see {log_file()}")
+
+
+def _adopt(port: int) -> ServerInfo | None:
+    """A local cloud of this user and this LABKIT_HOME already answering on this port (its state file
+    lost): use it. Any other is left alone: it keeps its email in its own LABKIT_HOME, and learners
+    sharing a host must not share resources or email."""
+    endpoint = f"http://{HOST}:{port}"
+    answer = health(endpoint)
+    if answer is None or answer.get("user") != user_id() or answer.get("home") != str(labkit_home().resolve()):
+        return None
+    info = ServerInfo(port=port, pid=int(answer["pid"]))
+    record(info)
+    return info
+
+
+def record(info: ServerInfo) -> None:
+    """Write the state file: this home's local cloud is `info`."""
+    state_file().write_text(json.dumps(asdict(info)))
+
+
+def stop() -> ServerInfo | None:
+    """Stop the detached local cloud; returns what was stopped (None if none was running)."""
+    info = running()
+    if info is None:
+        return None
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and healthy(info.endpoint, timeout=0.5):
+        time.sleep(0.1)
+    forget(info)
+    return info
+
+
+def forget(info: ServerInfo) -> None:
+    """Remove the state file if it still records `info` (a newer local cloud may have replaced it)."""
+    try:
+        recorded = ServerInfo(**json.loads(state_file().read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return
+    if recorded == info:
+        state_file().unlink(missing_ok=True)

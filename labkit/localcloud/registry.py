@@ -1,0 +1,115 @@
+"""Everything the local cloud changes in moto, on one screen: the patches of moto's models and
+responses, the hooks that run after moto answered, the handlers that answer instead of moto, and the
+learner-side endpoints under /_labkit/. `tests/localcloud/test_moto_contract.py` checks that every
+patched moto function still exists with the signature its patch expects (a patch without one adds what
+moto lacks), and that the private parts of moto the local cloud uses are still there.
+"""
+
+from __future__ import annotations
+
+import os
+
+from moto.cloudwatch.models import CloudWatchBackend
+from moto.cloudwatch.responses import CloudWatchResponse
+from moto.ec2.models.flow_logs import FlowLogsBackend
+from moto.ec2.models.instances import InstanceBackend
+from moto.logs.models import LogGroup, LogsBackend, LogStream
+from moto.s3.models import FakeKey
+from moto.sns.models import SNSBackend, Subscription
+from moto.sns.responses import SNSResponse
+
+from .app import LocalCloudApp, MotoPatch
+from .athena import api as athena_api
+from .cloudwatch import models as cloudwatch_models, responses as cloudwatch_responses
+from .ec2 import learner_actions, models as ec2_models
+from .flowlogs import models as flowlogs_models
+from .flowlogs.delivery import FlowLogDelivery
+from .home import labkit_home, user_id
+from .lifecycle import code_version
+from .logs import models as logs_models, responses as logs_responses
+from .s3 import storage
+from .sns import models as sns_models, responses as sns_responses
+
+PATCHES = (
+    # EC2: an instance's new security groups replace its network interface's
+    MotoPatch(InstanceBackend, "modify_instance_security_groups",
+              ec2_models.modify_instance_groups_replaces_the_eni_groups, "(self, instance_id, new_group_id_list)"),
+    # Flow logs: AWS's LogFormat check, and S3 destinations with a folder
+    MotoPatch(FlowLogsBackend, "create_flow_logs", flowlogs_models.create_flow_logs_as_aws_does,
+              "(self, resource_type, resource_ids, traffic_type, deliver_logs_permission_arn, log_destination_type, "
+              "log_destination, log_group_name, log_format, max_aggregation_interval)"),
+    # CloudWatch Logs: metric filters validated, matched by the real engine, published on every event
+    MotoPatch(LogsBackend, "put_metric_filter", logs_models.checked_put_metric_filter,
+              "(self, filter_name, filter_pattern, log_group_name, metric_transformations)"),
+    MotoPatch(LogsBackend, "filter_log_events", logs_models.checked_filter_log_events,
+              "(self, log_group_name, log_stream_names, start_time, end_time, limit, next_token, filter_pattern, "
+              "interleaved)"),
+    MotoPatch(LogStream, "filter_log_events", logs_models.stream_filter_log_events,
+              "(self, start_time, end_time, filter_pattern)"),
+    MotoPatch(LogGroup, "put_log_events", logs_models.publishing_put_log_events,
+              "(self, log_stream_name, log_events)"),
+    # CloudWatch: alarms keep their state and act on SetAlarmState; statistics over AWS's periods; history
+    MotoPatch(CloudWatchBackend, "put_metric_alarm", cloudwatch_models.put_metric_alarm_keeps_state,
+              "(self, name, namespace, metric_name, comparison_operator, evaluation_periods, period, threshold, "
+              "statistic, description, dimensions, alarm_actions, metric_data_queries=None, datapoints_to_alarm=None, "
+              "extended_statistic=None, ok_actions=None, insufficient_data_actions=None, unit=None, "
+              "actions_enabled=True, treat_missing_data=None, evaluate_low_sample_count_percentile=None, "
+              "threshold_metric_id=None, rule=None, tags=None)"),
+    MotoPatch(CloudWatchBackend, "set_alarm_state", cloudwatch_models.set_alarm_state_acts,
+              "(self, alarm_name, reason, reason_data, state_value)"),
+    MotoPatch(CloudWatchBackend, "get_metric_data", cloudwatch_models.metric_data_from_rounded_start,
+              "(self, queries, start_time, end_time, scan_by='TimestampAscending')"),
+    MotoPatch(CloudWatchBackend, "get_metric_statistics", cloudwatch_models.metric_statistics_from_rounded_start,
+              "(self, namespace, metric_name, start_time, end_time, period, stats, dimensions, unit=None)"),
+    MotoPatch(CloudWatchResponse, "describe_alarm_history", cloudwatch_responses.describe_alarm_history),
+    # SNS: email subscriptions wait for confirmation; email and SQS subscribers get AWS's messages
+    MotoPatch(SNSBackend, "subscribe", sns_models.subscribe_pending, "(self, topic_arn, endpoint, protocol)"),
+    MotoPatch(Subscription, "publish", sns_models.publish_to_email_and_sqs,
+              "(self, message, message_id, subject=None, message_attributes=None, group_id=None, "
+              "deduplication_id=None, message_structure=None)"),
+    MotoPatch(Subscription, "subscription_arn", sns_models.subscription_arn_while_pending),
+    MotoPatch(SNSResponse, "subscribe", sns_responses.answer_pending_subscribe, "(self)"),
+    MotoPatch(SNSResponse, "confirm_subscription", sns_responses.confirm_with_token, "(self)"),
+    # S3: object bodies in named files, which Athena's engine reads in place
+    MotoPatch(FakeKey, "value", storage.bodies_in_named_files, "(self, new_value)"),
+)
+
+# Private parts of moto that the patches and behaviours read or write (checked like the signatures):
+# (module, class, attribute), the attribute of a class or of an instance that moto makes.
+MOTO_INTERNALS = (
+    ("moto.ec2.models.instances", "Instance", "nics"),
+    ("moto.ec2.models.elastic_network_interfaces", "NetworkInterface", "_group_set"),
+    ("moto.ec2.models.route_tables", "RouteTable", "_associations"),
+    ("moto.s3.models", "FakeKey", "_value_buffer"),
+    ("moto.sns.models", "SNSBackend", "_find_subscription"),
+    ("moto.sns.models", "Subscription", "_filter_policy_matcher"),
+    ("moto.sns.models", "Subscription", "_parse_message_structure"),
+    ("moto.core.responses", "BaseResponse", "_get_param"),
+)
+
+
+def build_app() -> LocalCloudApp:
+    app = LocalCloudApp()
+    app.patch(*PATCHES)
+    home = str(labkit_home().resolve())  # where this local cloud keeps its state and email
+    delivery = FlowLogDelivery()
+
+    app.endpoint("health", lambda _request: {"status": "ok", "pid": os.getpid(), "code": code_version(),
+                                              "user": user_id(), "home": home, "delivery": delivery.delays.mode})
+    # EC2 and flow logs (Parts 1 and 2): the bucket policy and delivery role; the learner's traffic
+    app.after("ec2", "CreateFlowLogs", flowlogs_models.on_create_flow_logs)
+    app.endpoint("connect", learner_actions.ConnectionAttempts(delivery))
+    app.endpoint("background-traffic", learner_actions.BackgroundTraffic(delivery))
+    # CloudWatch Logs (Parts 3 and 4): TestMetricFilter and Logs Insights
+    app.handle("logs", "TestMetricFilter", logs_responses.answer_test_metric_filter)
+    app.handle("logs", "StartQuery", logs_responses.start_query)
+    app.handle("logs", "GetQueryResults", logs_responses.get_query_results)
+    app.handle("logs", "StopQuery", logs_responses.stop_query)
+    app.handle("logs", "DescribeQueries", logs_responses.describe_queries)
+    # Athena (Part 4): SQL on DuckDB over the S3 objects, tables in Glue
+    for action, handler in athena_api.handlers().items():
+        app.handle("athena", action, handler)
+    # CloudWatch (Part 3): alarms evaluate on their own
+    cloudwatch_models.EVALUATOR.start()
+    return app
+
