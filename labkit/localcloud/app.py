@@ -62,7 +62,9 @@ class AwsCall:
             form = {k: v[0] for k, v in parse_qs(body.decode("utf-8")).items()}
             action = form.pop("Action", None)
             params = form
-        return cls(service=service, region=region, action=action, params=params, body=body)
+        # moto's own choice of account: its x-moto-account-id header, else the default account
+        account_id = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
+        return cls(service=service, region=region, action=action, params=params, body=body, account_id=account_id)
 
 
 @dataclass
