@@ -19,12 +19,10 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from . import records, traffic
-from .config import ConfigError, LabConfig
+from .config import ConfigError
 from .session import Lab
+from .waiting import wait_for
 
-# The lab's names (before the prefix); Athena database names take letters, digits and `_` only.
-DATABASE_BASE = "aerosecure_flow_logs"
-WORK_GROUP_BASE = "aerosecure-analysis"
 RESULTS_PREFIX = "athena-results/"
 
 # Local target: a day of seeded internet noise against the server (scanners and web clients).
@@ -36,14 +34,6 @@ NOISE_MARKER = "labkit/background-noise.json"  # in the lab's bucket: the noise 
 INSIGHTS_FINISHED = ("Complete", "Failed", "Cancelled", "Timeout", "Unknown")
 _INSIGHTS_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$")
 _DAY_FOLDER = re.compile(r"/vpcflowlogs/[^/]+/(\d{4})/(\d{2})/(\d{2})/")
-
-
-def database_name(config: LabConfig) -> str:
-    return config.name(DATABASE_BASE).replace("-", "_")
-
-
-def work_group_name(config: LabConfig) -> str:
-    return config.name(WORK_GROUP_BASE)
 
 
 def results_location(lab: Lab) -> str:
@@ -90,12 +80,13 @@ def insights_query(lab: Lab, query: str, log_groups: list[str] | None = None, ho
     if limit is not None:
         params["limit"] = limit
     query_id = logs.start_query(**params)["queryId"]
-    deadline = time.monotonic() + timeout_s
-    while (response := logs.get_query_results(queryId=query_id))["status"] not in INSIGHTS_FINISHED:
-        if time.monotonic() > deadline:
-            logs.stop_query(queryId=query_id)
-            raise TimeoutError(f"The Logs Insights query did not finish within {timeout_s:.0f} s.")
-        time.sleep(poll_s)
+    try:
+        response = wait_for(lambda: logs.get_query_results(queryId=query_id),
+                            lambda answer: answer["status"] in INSIGHTS_FINISHED, timeout_s=timeout_s, poll_s=poll_s,
+                            what="The Logs Insights query did not finish")
+    except TimeoutError:
+        logs.stop_query(queryId=query_id)
+        raise
     if response["status"] != "Complete":
         raise RuntimeError(f"The Logs Insights query ended {response['status']}: {query}")
     frame = insights_frame(response["results"])
@@ -162,24 +153,24 @@ def _lab_owns_work_group(lab: Lab, name: str) -> bool:
 
 def lab_work_group(lab: Lab) -> str | None:
     """The lab run's work group, if it exists."""
-    name = work_group_name(lab.config)
+    name = lab.config.work_group_name
     return name if name in _work_group_names(lab.client("athena")) and _lab_owns_work_group(lab, name) else None
 
 
-def ensure_database(lab: Lab, name: str, description: str = "") -> str:
-    """The Glue database `name` that holds the lab's Athena tables, created with the lab's tags."""
+def ensure_database(lab: Lab, Name: str, Description: str = "") -> str:
+    """Glue CreateDatabase `Name` (it holds the lab's Athena tables) with the lab's tags, unless it exists."""
     glue = lab.client("glue")
     try:
-        glue.get_database(Name=name)
-        if not lab_owns_database(lab, name):
-            raise ConfigError(f"A Glue database named {name!r} exists but is not this lab run's: "
+        glue.get_database(Name=Name)
+        if not lab_owns_database(lab, Name):
+            raise ConfigError(f"A Glue database named {Name!r} exists but is not this lab run's: "
                               f"set name_prefix to use other names.")
-        return name
+        return Name
     except ClientError as error:
         if error.response["Error"]["Code"] != "EntityNotFoundException":
             raise
-    glue.create_database(DatabaseInput={"Name": name, "Description": description}, Tags=lab.config.tags)
-    return name
+    glue.create_database(DatabaseInput={"Name": Name, "Description": Description}, Tags=lab.config.tags)
+    return Name
 
 
 def database_arn(lab: Lab, name: str) -> str:

@@ -1,5 +1,9 @@
 """Checks a learner can read: a tick and what is right, or a cross and what to do about it."""
 
 
+def mark(ok: bool) -> str:
+    return "✅" if ok else "❌"
+
+
 def check(condition: bool, ok: str, problem: str) -> None:
-    print(f"✅ {ok}" if condition else f"❌ {problem}")
+    print(f"{mark(condition)} {ok if condition else problem}")

@@ -33,7 +33,7 @@ class LabConfig:
     name_prefix: str = ""
     run_id: str = DEFAULT_RUN_ID
     confirm_billable: bool = False
-    # Walkthrough names (before the prefix is applied)
+    # Walkthrough names (before the prefix is applied), and the lab's own for what it adds
     log_group_base: str = "AeroSecureVPCLog"
     s3_flow_log_base: str = "S3-logs"
     cw_flow_log_base: str = "CW-logs"
@@ -41,8 +41,19 @@ class LabConfig:
     ssh_group_base: str = "AeroSecure SSH"
     http_group_base: str = "AeroSecure HTTP"
     vpc_base: str = "AeroSecure VPC"
+    subnet_base: str = "AeroSecure public subnet"
+    internet_gateway_base: str = "AeroSecure IGW"
+    route_table_base: str = "AeroSecure public routes"
     role_base: str = "AeroSecureFlowLogsRole"
+    role_policy_name: str = "flow-logs-delivery"  # the role's inline policy: its name is the role's own
     bucket_base: str = "aerosecure-flow-logs"
+    metric_filter_name: str = "dest-port-22-reject"  # a log group's own: the group carries the prefix
+    metric_namespace_base: str = "AeroSecureVPCLog"
+    metric_name: str = "SSH Rejects"  # within the namespace
+    alarm_base: str = "SSH rejects"
+    topic_base: str = "aerosecure-ssh-alerts"
+    database_base: str = "aerosecure_flow_logs"  # Athena database names take letters, digits and `_` only
+    work_group_base: str = "aerosecure-analysis"
     vpc_cidr: str = "10.0.0.0/16"
     extra_tags: dict[str, str] = field(default_factory=dict)
 
@@ -113,8 +124,40 @@ class LabConfig:
         return self.name(self.vpc_base)
 
     @property
+    def subnet_name(self) -> str:
+        return self.name(self.subnet_base)
+
+    @property
+    def internet_gateway_name(self) -> str:
+        return self.name(self.internet_gateway_base)
+
+    @property
+    def route_table_name(self) -> str:
+        return self.name(self.route_table_base)
+
+    @property
     def role_name(self) -> str:
         return self.name(self.role_base)
+
+    @property
+    def metric_namespace(self) -> str:
+        return self.name(self.metric_namespace_base)
+
+    @property
+    def alarm_name(self) -> str:
+        return self.name(self.alarm_base)
+
+    @property
+    def topic_name(self) -> str:
+        return self.name(self.topic_base)
+
+    @property
+    def database_name(self) -> str:
+        return self.name(self.database_base).replace("-", "_")
+
+    @property
+    def work_group_name(self) -> str:
+        return self.name(self.work_group_base)
 
     def bucket_name(self, account_id: str) -> str:
         """S3 names are global, so the account and region make the lab's bucket unique."""

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 
+from .checks import mark
 from .config import ConfigError, LabConfig, resolve_target
 
 MINIMUM_PYTHON = (3, 11)
@@ -30,7 +31,7 @@ class Finding:
     text: str  # what was found, or what is wrong and how to fix it
 
     def __str__(self) -> str:
-        return f"{'✅' if self.ok else '❌'} {self.text}"
+        return f"{mark(self.ok)} {self.text}"
 
 
 def python_version() -> Finding:

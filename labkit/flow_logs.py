@@ -8,13 +8,13 @@ creates nothing new), the lab's tags at creation, and waiting until the resource
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pandas as pd
 from botocore.exceptions import ClientError
 
 from .session import Lab
+from .waiting import wait_for
 
 
 # --- VPC -------------------------------------------------------------------------------------
@@ -66,12 +66,13 @@ def bucket_policy(lab: Lab) -> dict[str, Any] | None:
 
 # --- CloudWatch Logs and the delivery role ---------------------------------------------------
 
-def ensure_log_group(lab: Lab, retention_days: int = 7) -> str:
-    logs, name = lab.client("logs"), lab.config.log_group
+def ensure_log_group(lab: Lab, logGroupName: str | None = None, retentionInDays: int = 7) -> str:
+    """CreateLogGroup (the lab's, `AeroSecureVPCLog`, unless named) and PutRetentionPolicy, unless it exists."""
+    logs, name = lab.client("logs"), logGroupName or lab.config.log_group
     if not _log_group_exists(logs, name):
         lab.require_billable_ok(f"the log group {name}")
         logs.create_log_group(logGroupName=name, tags=lab.config.tags)
-        logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
+        logs.put_retention_policy(logGroupName=name, retentionInDays=retentionInDays)
     return name
 
 
@@ -80,21 +81,23 @@ def _log_group_exists(logs: Any, name: str) -> bool:
     return any(g["logGroupName"] == name for g in groups)
 
 
-def ensure_role(lab: Lab, name: str, trust_policy: dict, permissions_policy: dict,
-                policy_name: str = "flow-logs-delivery") -> str:
-    """An IAM role with the given trust policy and one inline permissions policy; returns its ARN."""
+def ensure_role(lab: Lab, RoleName: str, AssumeRolePolicyDocument: dict, PolicyDocument: dict,
+                PolicyName: str | None = None) -> str:
+    """CreateRole with this trust policy, and PutRolePolicy with this inline permissions policy (named
+    `flow-logs-delivery` unless named); returns the role's ARN. The policies are documents, not JSON text."""
     iam = lab.client("iam")
     try:
-        role = iam.get_role(RoleName=name)["Role"]
+        role = iam.get_role(RoleName=RoleName)["Role"]
     except ClientError as error:
         if error.response["Error"]["Code"] != "NoSuchEntity":
             raise
-        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust_policy),
+        role = iam.create_role(RoleName=RoleName, AssumeRolePolicyDocument=json.dumps(AssumeRolePolicyDocument),
                                Description="Lets VPC Flow Logs publish to CloudWatch Logs (labkit)",
                                Tags=lab.config.tag_list())["Role"]
-        iam.get_waiter("role_exists").wait(RoleName=name)
-    iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust_policy))
-    iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(permissions_policy))
+        iam.get_waiter("role_exists").wait(RoleName=RoleName)
+    iam.update_assume_role_policy(RoleName=RoleName, PolicyDocument=json.dumps(AssumeRolePolicyDocument))
+    iam.put_role_policy(RoleName=RoleName, PolicyName=PolicyName or lab.config.role_policy_name,
+                        PolicyDocument=json.dumps(PolicyDocument))
     return role["Arn"]
 
 
@@ -134,12 +137,10 @@ def find_flow_logs(lab: Lab, name: str | None = None) -> list[dict[str, Any]]:
 def wait_flow_log_active(lab: Lab, flow_log_id: str, timeout_s: float = 60) -> dict[str, Any]:
     """EC2 has no waiter for flow logs: poll DescribeFlowLogs until the flow log is ACTIVE."""
     ec2 = lab.client("ec2")
-    deadline = time.monotonic() + timeout_s
-    while True:
-        flow_log = ec2.describe_flow_logs(FlowLogIds=[flow_log_id])["FlowLogs"][0]
-        if flow_log["FlowLogStatus"] == "ACTIVE" or time.monotonic() > deadline:
-            return flow_log
-        time.sleep(2)
+    return wait_for(lambda: ec2.describe_flow_logs(FlowLogIds=[flow_log_id])["FlowLogs"][0],
+                    lambda flow_log: flow_log["FlowLogStatus"] == "ACTIVE", timeout_s=timeout_s,
+                    what=f"Flow log {flow_log_id} is not ACTIVE",
+                    hint=lambda flow_log: f"it is {flow_log['FlowLogStatus']}")
 
 
 def _same_settings(existing: dict[str, Any], params: dict[str, Any]) -> bool:

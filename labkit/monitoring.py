@@ -15,22 +15,16 @@ from typing import Any
 import pandas as pd
 
 from .config import ConfigError
+from .localcloud.sns.formats import CONFIRMATION_SUBJECT
 from .session import Lab
+from .waiting import wait_for
 
-# The walkthrough's names and settings.
-SSH_REJECT_FILTER_NAME = "dest-port-22-reject"
+# The walkthrough's filter pattern; its names are LabConfig's (metric_filter_name, metric_namespace, ...).
 SSH_REJECT_PATTERN = (
     '[version, account, eni, source, destination, srcport, destport="22", protocol="6", packets, bytes, '
     'windowstart, windowend, action="REJECT", flowlogstatus]'
 )
-METRIC_NAMESPACE = "AeroSecureVPCLog"
-METRIC_NAME = "SSH Rejects"
-SSH_REJECT_TRANSFORMATIONS = [{"metricName": METRIC_NAME, "metricNamespace": METRIC_NAMESPACE, "metricValue": "1"}]
-ALARM_BASE = "SSH rejects"
-TOPIC_BASE = "aerosecure-ssh-alerts"
 PENDING = "PendingConfirmation"
-CONFIRMATION_SUBJECT = "AWS Notification - Subscription Confirmation"
-# Part 2's security groups (names before the prefix), as 02_generate_traffic creates them.
 # Domains reserved for examples (RFC 2606): mail to them never arrives.
 EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
 
@@ -90,10 +84,12 @@ def find_metric_filter(lab: Lab, name: str, log_group: str | None = None) -> dic
     return next((f for f in filters if f["filterName"] == name), None)
 
 
-def metric_datapoints(lab: Lab, namespace: str = METRIC_NAMESPACE, metric_name: str = METRIC_NAME,
+def metric_datapoints(lab: Lab, namespace: str | None = None, metric_name: str | None = None,
                       statistic: str = "Sum", period: int = 60, minutes: int = 60,
                       dimensions: list[dict[str, str]] | None = None) -> pd.DataFrame:
-    """GetMetricData over the last `minutes`, one row per period that has data (timestamp, value)."""
+    """GetMetricData over the last `minutes`, one row per period that has data (timestamp, value); the
+    metric is the lab's `SSH Rejects` unless named."""
+    namespace, metric_name = namespace or lab.config.metric_namespace, metric_name or lab.config.metric_name
     end = _minute(datetime.now(timezone.utc)) + timedelta(minutes=1)
     response = lab.client("cloudwatch").get_metric_data(
         StartTime=end - timedelta(minutes=minutes), EndTime=end, ScanBy="TimestampAscending",
@@ -105,23 +101,22 @@ def metric_datapoints(lab: Lab, namespace: str = METRIC_NAMESPACE, metric_name: 
     return frame.sort_values("timestamp", ignore_index=True)
 
 
-def wait_for_datapoints(lab: Lab, since: datetime, namespace: str = METRIC_NAMESPACE,
-                        metric_name: str = METRIC_NAME, statistic: str = "Sum", period: int = 60,
+def wait_for_datapoints(lab: Lab, since: datetime, namespace: str | None = None,
+                        metric_name: str | None = None, statistic: str = "Sum", period: int = 60,
                         timeout_s: float = 600, poll_s: float = 2) -> pd.DataFrame:
-    """Wait until the metric has a datapoint for a period that started at or after `since` and is over
-    (the periods an alarm judges); returns those datapoints. TimeoutError otherwise."""
+    """Wait until the metric (the lab's unless named) has a datapoint for a period that started at or after
+    `since` and is over (the periods an alarm judges); returns those datapoints. TimeoutError otherwise."""
+    namespace, metric_name = namespace or lab.config.metric_namespace, metric_name or lab.config.metric_name
     first = pd.Timestamp(since).floor(f"{period}s")
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    def finished_periods() -> pd.DataFrame:
         data = metric_datapoints(lab, namespace, metric_name, statistic, period, minutes=max(60, 2 * period // 60))
         over = pd.Timestamp(datetime.now(timezone.utc)) - pd.Timedelta(seconds=period)
-        done = data[(data["timestamp"] >= first) & (data["timestamp"] <= over)].reset_index(drop=True)
-        if len(done):
-            return done
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"No complete {period} s period of {namespace}/{metric_name} since {since:%H:%M:%S} "
-                               f"UTC after {timeout_s:.0f} s: are the REJECT records in the log group yet?")
-        time.sleep(poll_s)
+        return data[(data["timestamp"] >= first) & (data["timestamp"] <= over)].reset_index(drop=True)
+
+    return wait_for(finished_periods, lambda done: len(done) > 0, timeout_s=timeout_s, poll_s=poll_s,
+                    what=f"No complete {period} s period of {namespace}/{metric_name} since {since:%H:%M:%S} UTC",
+                    hint=lambda _: "are the REJECT records in the log group yet?")
 
 
 def _minute(moment: datetime) -> datetime:
@@ -161,17 +156,15 @@ def describe_alarm(lab: Lab, name: str) -> dict[str, Any] | None:
 def wait_for_alarm_state(lab: Lab, name: str, state: str = "ALARM", timeout_s: float = 600,
                          poll_s: float = 5) -> dict[str, Any]:
     """Poll DescribeAlarms until the alarm is in `state`; TimeoutError (with where it is) otherwise."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        alarm = describe_alarm(lab, name)
-        if alarm is None:
+    def alarm() -> dict[str, Any]:
+        found = describe_alarm(lab, name)
+        if found is None:
             raise LookupError(f"There is no alarm named {name!r} in {lab.region}.")
-        if alarm["StateValue"] == state:
-            return alarm
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"Alarm {name!r} is still {alarm['StateValue']} after {timeout_s:.0f} s "
-                               f"({alarm['StateReason']}).")
-        time.sleep(poll_s)
+        return found
+
+    return wait_for(alarm, lambda found: found["StateValue"] == state, timeout_s=timeout_s, poll_s=poll_s,
+                    what=f"Alarm {name!r} is not {state}",
+                    hint=lambda found: f"it is still {found['StateValue']} ({found['StateReason']})")
 
 
 def alarm_history(lab: Lab, name: str, item_type: str | None = None) -> pd.DataFrame:
@@ -215,25 +208,25 @@ def plot_metric_with_threshold(lab: Lab, alarm_name: str, minutes: int = 60, ax:
 
 # --- SNS topic and email subscription ---------------------------------------------------------------
 
-def ensure_topic(lab: Lab, name: str) -> str:
-    """The SNS topic `name`, created with the lab's tags if it does not exist; returns its ARN."""
+def ensure_topic(lab: Lab, Name: str) -> str:
+    """CreateTopic `Name` with the lab's tags, unless it exists; returns its ARN."""
     sns = lab.client("sns")
     for page in sns.get_paginator("list_topics").paginate():
         for topic in page["Topics"]:
-            if topic["TopicArn"].rsplit(":", 1)[-1] == name:
+            if topic["TopicArn"].rsplit(":", 1)[-1] == Name:
                 return topic["TopicArn"]
-    lab.require_billable_ok(f"the SNS topic {name}")
-    return sns.create_topic(Name=name, Tags=lab.config.tag_list())["TopicArn"]
+    lab.require_billable_ok(f"the SNS topic {Name}")
+    return sns.create_topic(Name=Name, Tags=lab.config.tag_list())["TopicArn"]
 
 
-def ensure_subscription(lab: Lab, topic_arn: str, endpoint: str, protocol: str = "email") -> str:
-    """Subscribe `endpoint` unless it already is; returns its SubscriptionArn ("PendingConfirmation"
+def ensure_subscription(lab: Lab, TopicArn: str, Endpoint: str, Protocol: str = "email") -> str:
+    """Subscribe `Endpoint` unless it already is; returns its SubscriptionArn ("PendingConfirmation"
     until the recipient confirms)."""
-    current = subscription_arn(lab, topic_arn, endpoint, protocol)
+    current = subscription_arn(lab, TopicArn, Endpoint, Protocol)
     if current is not None:
         return current
-    lab.client("sns").subscribe(TopicArn=topic_arn, Protocol=protocol, Endpoint=endpoint)
-    return subscription_arn(lab, topic_arn, endpoint, protocol)  # type: ignore[return-value]
+    lab.client("sns").subscribe(TopicArn=TopicArn, Protocol=Protocol, Endpoint=Endpoint)
+    return subscription_arn(lab, TopicArn, Endpoint, Protocol)  # type: ignore[return-value]
 
 
 def subscription_arn(lab: Lab, topic_arn: str, endpoint: str, protocol: str = "email") -> str | None:
@@ -247,13 +240,9 @@ def subscription_arn(lab: Lab, topic_arn: str, endpoint: str, protocol: str = "e
 
 def wait_for_confirmation(lab: Lab, topic_arn: str, endpoint: str, timeout_s: float = 900, poll_s: float = 10) -> str:
     """Wait until the recipient has clicked the confirmation link; returns the subscription ARN."""
-    deadline = time.monotonic() + timeout_s
-    while (arn := subscription_arn(lab, topic_arn, endpoint)) in (None, PENDING):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{endpoint} has not confirmed the subscription after {timeout_s:.0f} s: "
-                               f"open the email 'AWS Notification - Subscription Confirmation' and click the link.")
-        time.sleep(poll_s)
-    return arn  # type: ignore[return-value]
+    return wait_for(lambda: subscription_arn(lab, topic_arn, endpoint), lambda arn: arn not in (None, PENDING),
+                    timeout_s=timeout_s, poll_s=poll_s, what=f"{endpoint} has not confirmed the subscription",
+                    hint=lambda _: f"open the email {CONFIRMATION_SUBJECT!r} and click the link")
 
 
 # --- local target only: the local cloud's outbox stands in for the learner's mailbox ---------------
@@ -269,16 +258,13 @@ def latest_email(lab: Lab, to: str, subject_prefix: str = "", since: datetime | 
     """The newest outbox email to `to` whose subject starts with `subject_prefix` (and sent at or after
     `since`, to the second), waiting for it."""
     after = since.replace(microsecond=0) if since else None
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = [e for e in _outbox(lab).emails() if e.recipient == to and e.subject.startswith(subject_prefix)
-                 and (after is None or e.date >= after)]
-        if found:
-            return found[-1]
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"No email to {to} with a subject starting {subject_prefix!r} "
-                               f"in the local cloud's outbox after {timeout_s:.0f} s.")
-        time.sleep(poll_s)
+
+    def matching() -> list[Any]:
+        return [e for e in _outbox(lab).emails() if e.recipient == to and e.subject.startswith(subject_prefix)
+                and (after is None or e.date >= after)]
+
+    return wait_for(matching, bool, timeout_s=timeout_s, poll_s=poll_s,
+                    what=f"No email to {to} with a subject starting {subject_prefix!r} in the local cloud's outbox")[-1]
 
 
 def email_text(email: Any) -> str:
@@ -288,17 +274,17 @@ def email_text(email: Any) -> str:
 
 def confirm_from_outbox(lab: Lab, topic_arn: str, endpoint: str, timeout_s: float = 60, poll_s: float = 1) -> str:
     """Do what clicking the link does: ConfirmSubscription with the token of the confirmation email."""
-    deadline = time.monotonic() + timeout_s
-    while (current := subscription_arn(lab, topic_arn, endpoint)) in (None, PENDING):
-        tokens = [e.confirmation_token for e in _outbox(lab).emails()
-                  if e.recipient == endpoint and topic_arn in e.body and e.confirmation_token]
-        if tokens:
-            return lab.client("sns").confirm_subscription(TopicArn=topic_arn, Token=tokens[-1])["SubscriptionArn"]
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"No confirmation email to {endpoint} for {topic_arn} in the local cloud's outbox "
-                               f"after {timeout_s:.0f} s.")
-        time.sleep(poll_s)
-    return current  # type: ignore[return-value]
+    current = subscription_arn(lab, topic_arn, endpoint)
+    if current not in (None, PENDING):
+        return current  # type: ignore[return-value]
+
+    def tokens() -> list[str]:
+        return [e.confirmation_token for e in _outbox(lab).emails()
+                if e.recipient == endpoint and topic_arn in e.body and e.confirmation_token]
+
+    token = wait_for(tokens, bool, timeout_s=timeout_s, poll_s=poll_s,
+                     what=f"No confirmation email to {endpoint} for {topic_arn} in the local cloud's outbox")[-1]
+    return lab.client("sns").confirm_subscription(TopicArn=topic_arn, Token=token)["SubscriptionArn"]
 
 
 def _outbox(lab: Lab) -> Any:

@@ -1,21 +1,23 @@
 """Part 4's charts, drawn with matplotlib from the DataFrames the Athena queries return.
 
 Each function takes the query's DataFrame and the names of its columns, draws on `ax` (a new figure
-when None), and returns the Axes, so a notebook cell ending in `;` shows the chart once.
+when None), and returns the Axes, so a notebook cell ending in `;` shows the chart once. matplotlib is
+imported when a chart is first drawn, not when the kernel imports labkit.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import pandas as pd
 
 
 def rejects_over_time(frame: pd.DataFrame, time_column: str, count_column: str, bucket_minutes: int,
                       ax: Any = None) -> Any:
     """REJECT records per time bucket, as bars a bucket wide."""
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 3.5))
     width = pd.Timedelta(minutes=bucket_minutes) * 0.9
@@ -30,6 +32,8 @@ def rejects_over_time(frame: pd.DataFrame, time_column: str, count_column: str, 
 def top_talkers(frame: pd.DataFrame, address_column: str, value_column: str, ax: Any = None) -> Any:
     """A horizontal bar per address, the biggest at the top, on a log scale (one talker often
     dwarfs the rest)."""
+    import matplotlib.pyplot as plt
+
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.4 * len(frame) + 1.2))
     ordered = frame.sort_values(value_column)
@@ -43,6 +47,8 @@ def top_talkers(frame: pd.DataFrame, address_column: str, value_column: str, ax:
 def port_by_hour_heatmap(frame: pd.DataFrame, hour_column: str, port_column: str, count_column: str,
                          ax: Any = None) -> Any:
     """Counts per destination port (rows) and hour of the day (columns, 0 to 23), as colours."""
+    import matplotlib.pyplot as plt
+
     grid = (frame.pivot_table(index=port_column, columns=hour_column, values=count_column, aggfunc="sum")
             .reindex(columns=range(24)).fillna(0))
     if ax is None:

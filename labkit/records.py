@@ -12,13 +12,14 @@ import io
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
+from .localcloud.flowlogs.records import DEFAULT_FIELDS, FIELD_CATALOG
 from .session import Lab
+from .waiting import wait_for
 
-DEFAULT_FIELDS = ("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
-                  "start end action log-status").split()
-NUMERIC_FIELDS = {"version", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "tcp-flags",
-                  "traffic-path"}
+# The fields AWS writes as numbers (integers in its Parquet files).
+NUMERIC_FIELDS = {name for name, spec in FIELD_CATALOG.items() if pa.types.is_integer(spec.arrow_type)}
 
 
 def s3_objects(lab: Lab, bucket: str, prefix: str = "AWSLogs/") -> pd.DataFrame:
@@ -29,6 +30,13 @@ def s3_objects(lab: Lab, bucket: str, prefix: str = "AWSLogs/") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Key", "Size", "LastModified"])
 
 
+def wait_for_s3_files(lab: Lab, bucket: str, prefix: str = "AWSLogs/", timeout_s: float = 900) -> pd.DataFrame:
+    """The flow-log files in the bucket, once there is at least one (S3 delivery takes minutes on AWS)."""
+    return wait_for(lambda: s3_objects(lab, bucket, prefix), lambda files: len(files) > 0, timeout_s=timeout_s,
+                    what=f"No flow-log file under s3://{bucket}/{prefix}",
+                    hint=lambda _: "S3 delivery takes about 10 minutes on AWS; is the S3-logs flow log ACTIVE?")
+
+
 def read_s3_records(lab: Lab, bucket: str, prefix: str = "AWSLogs/") -> pd.DataFrame:
     """Every record in the text (`.log.gz`) files under `prefix`, with the header's column names."""
     s3 = lab.client("s3")
@@ -37,7 +45,7 @@ def read_s3_records(lab: Lab, bucket: str, prefix: str = "AWSLogs/") -> pd.DataF
         if key.endswith(".log.gz"):
             body = gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).decode()
             frames.append(parse_lines(body.splitlines()[1:], body.split("\n", 1)[0].split()))
-    return _typed(pd.concat(frames, ignore_index=True)) if frames else _typed(parse_lines([], DEFAULT_FIELDS))
+    return _typed(pd.concat(frames, ignore_index=True)) if frames else _typed(parse_lines([], list(DEFAULT_FIELDS)))
 
 
 def read_log_events(lab: Lab, log_group: str, fields: list[str] | None = None) -> pd.DataFrame:
@@ -48,7 +56,7 @@ def read_log_events(lab: Lab, log_group: str, fields: list[str] | None = None) -
         rows.extend({"logStream": e["logStreamName"], "timestamp": e["timestamp"], "message": e["message"]}
                     for e in page["events"])
     events = pd.DataFrame(rows, columns=["logStream", "timestamp", "message"])
-    records = parse_lines(events["message"].tolist(), fields or DEFAULT_FIELDS)
+    records = parse_lines(events["message"].tolist(), fields or list(DEFAULT_FIELDS))
     events = events.drop(columns="message")
     events["timestamp"] = pd.to_datetime(events["timestamp"], unit="ms", utc=True)
     return _typed(pd.concat([events, records], axis=1))

@@ -8,7 +8,6 @@ kinds to `KINDS`, in the place their dependencies require.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from . import analysis
 from .session import Lab
+from .waiting import wait_for
 
 VERIFY_TIMEOUT_S = 60.0
 
@@ -340,7 +340,7 @@ class GlueDatabases:
     label = "Glue database"
 
     def find(self, lab: Lab) -> list[str]:
-        name = analysis.database_name(lab.config)
+        name = lab.config.database_name
         return [name] if self.exists(lab, name) and analysis.lab_owns_database(lab, name) else []
 
     def delete(self, lab: Lab, resource_id: str) -> None:
@@ -425,11 +425,11 @@ def _remove(lab: Lab, kind: ResourceKind, resource_id: str) -> str:
         kind.delete(lab, resource_id)
     except ClientError as error:
         return f"not removed: {_error_code(error)}: {error.response['Error'].get('Message', '')}"
-    deadline = time.monotonic() + VERIFY_TIMEOUT_S
-    while kind.exists(lab, resource_id):
-        if time.monotonic() > deadline:
-            return f"still present after {VERIFY_TIMEOUT_S:.0f} s"
-        time.sleep(1)
+    try:
+        wait_for(lambda: kind.exists(lab, resource_id), lambda exists: not exists, timeout_s=VERIFY_TIMEOUT_S,
+                 poll_s=1, what="still present")
+    except TimeoutError as late:
+        return str(late)
     return "removed"
 
 

@@ -56,26 +56,26 @@ class Attempt:
 
 # --- network ---------------------------------------------------------------------------------
 
-def ensure_public_subnet(lab: Lab, vpc_id: str) -> str:
-    """A subnet that gives instances a public IPv4 address, routed to the internet through an IGW."""
+def ensure_public_subnet(lab: Lab, VpcId: str) -> str:
+    """A subnet of the VPC that gives instances a public IPv4 address, routed to the internet through an IGW."""
     ec2, config = lab.client("ec2"), lab.config
-    subnets = ec2.describe_subnets(Filters=config.ec2_filters(config.name("AeroSecure public subnet")))["Subnets"]
+    subnets = ec2.describe_subnets(Filters=config.ec2_filters(config.subnet_name))["Subnets"]
     if subnets:
         return subnets[0]["SubnetId"]
     lab.require_billable_ok("the public subnet and internet gateway")
     zone = ec2.describe_availability_zones(Filters=[{"Name": "state", "Values": ["available"]}])["AvailabilityZones"][0]
     subnet_id = ec2.create_subnet(
-        VpcId=vpc_id, CidrBlock=SUBNET_CIDR, AvailabilityZone=zone["ZoneName"],
-        TagSpecifications=config.tag_specifications("subnet", config.name("AeroSecure public subnet")),
+        VpcId=VpcId, CidrBlock=SUBNET_CIDR, AvailabilityZone=zone["ZoneName"],
+        TagSpecifications=config.tag_specifications("subnet", config.subnet_name),
     )["Subnet"]["SubnetId"]
     ec2.get_waiter("subnet_available").wait(SubnetIds=[subnet_id])
     ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": True})
     igw_id = ec2.create_internet_gateway(
-        TagSpecifications=config.tag_specifications("internet-gateway", config.name("AeroSecure IGW")),
+        TagSpecifications=config.tag_specifications("internet-gateway", config.internet_gateway_name),
     )["InternetGateway"]["InternetGatewayId"]
-    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=VpcId)
     route_table_id = ec2.create_route_table(
-        VpcId=vpc_id, TagSpecifications=config.tag_specifications("route-table", config.name("AeroSecure public routes")),
+        VpcId=VpcId, TagSpecifications=config.tag_specifications("route-table", config.route_table_name),
     )["RouteTable"]["RouteTableId"]
     ec2.create_route(RouteTableId=route_table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
     ec2.associate_route_table(RouteTableId=route_table_id, SubnetId=subnet_id)
@@ -92,22 +92,23 @@ def learner_address(lab: Lab, override: str | None = None) -> str:
         return response.read().decode().strip()
 
 
-def ensure_security_group(lab: Lab, vpc_id: str, name: str, description: str,
-                          ingress: list[dict[str, Any]]) -> str:
-    """A security group with exactly these ingress rules (IpPermissions as EC2 takes them)."""
+def ensure_security_group(lab: Lab, VpcId: str, GroupName: str, Description: str,
+                          IpPermissions: list[dict[str, Any]]) -> str:
+    """CreateSecurityGroup and AuthorizeSecurityGroupIngress: a group with exactly these inbound rules."""
     ec2 = lab.client("ec2")
-    found = ec2.describe_security_groups(Filters=[*lab.config.ec2_filters(name), {"Name": "vpc-id", "Values": [vpc_id]}])
+    found = ec2.describe_security_groups(Filters=[*lab.config.ec2_filters(GroupName),
+                                                  {"Name": "vpc-id", "Values": [VpcId]}])
     if found["SecurityGroups"]:
         group = found["SecurityGroups"][0]
-        if _comparable(group["IpPermissions"]) != _comparable(ingress):
+        if _comparable(group["IpPermissions"]) != _comparable(IpPermissions):
             if group["IpPermissions"]:
                 ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
-            ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=ingress)
+            ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=IpPermissions)
         return group["GroupId"]
     group_id = ec2.create_security_group(
-        GroupName=name, Description=description, VpcId=vpc_id,
-        TagSpecifications=lab.config.tag_specifications("security-group", name))["GroupId"]
-    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=ingress)
+        GroupName=GroupName, Description=Description, VpcId=VpcId,
+        TagSpecifications=lab.config.tag_specifications("security-group", GroupName))["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=IpPermissions)
     return group_id
 
 
@@ -118,10 +119,10 @@ def _comparable(permissions: list[dict[str, Any]]) -> list[tuple]:
 
 # --- the server ------------------------------------------------------------------------------
 
-def ensure_server(lab: Lab, subnet_id: str, security_group_id: str, key_name: str | None = None) -> Server:
-    """The AeroSecure server: one small instance that terminates itself after a timer on AWS.
+def ensure_server(lab: Lab, SubnetId: str, SecurityGroupIds: list[str], KeyName: str | None = None) -> Server:
+    """RunInstances: the AeroSecure server, one small instance that terminates itself after a timer on AWS.
 
-    `key_name`: an EC2 key pair to log in with (optional: the lab only needs the TCP handshake)."""
+    `KeyName`: an EC2 key pair to log in with (optional: the lab only needs the TCP handshake)."""
     ec2, name = lab.client("ec2"), lab.config.server_name
     running = ec2.describe_instances(Filters=[*lab.config.ec2_filters(name),
                                               {"Name": "instance-state-name", "Values": ["pending", "running"]}])
@@ -131,11 +132,11 @@ def ensure_server(lab: Lab, subnet_id: str, security_group_id: str, key_name: st
         image_id = lab.client("ssm").get_parameter(Name=AMI_PARAMETER)["Parameter"]["Value"]
         instance = ec2.run_instances(
             ImageId=image_id, InstanceType=INSTANCE_TYPE, MinCount=1, MaxCount=1,
-            SubnetId=subnet_id, SecurityGroupIds=[security_group_id],
+            SubnetId=SubnetId, SecurityGroupIds=SecurityGroupIds,
             InstanceInitiatedShutdownBehavior="terminate",  # shutting down = terminated: no cost left behind
             UserData=f"#!/bin/bash\nshutdown -h +{SELF_DESTRUCT_MINUTES}\n",  # self-destruct timer
             MetadataOptions={"HttpTokens": "required"},
-            **({"KeyName": key_name} if key_name else {}),
+            **({"KeyName": KeyName} if KeyName else {}),
             TagSpecifications=[*lab.config.tag_specifications("instance", name),
                                *lab.config.tag_specifications("volume", name)],
         )["Instances"][0]
@@ -188,10 +189,11 @@ def security_groups_of(lab: Lab, instance_id: str) -> list[str]:
     return [g["GroupName"] for g in instance["SecurityGroups"]]
 
 
-def replace_security_groups(lab: Lab, instance_id: str, group_ids: list[str]) -> list[str]:
-    """Console: Actions → Security → Change security groups. Returns the group names now attached."""
-    lab.client("ec2").modify_instance_attribute(InstanceId=instance_id, Groups=group_ids)
-    return security_groups_of(lab, instance_id)
+def replace_security_groups(lab: Lab, InstanceId: str, Groups: list[str]) -> list[str]:
+    """ModifyInstanceAttribute (console: Actions → Security → Change security groups). Returns the group
+    names now attached."""
+    lab.client("ec2").modify_instance_attribute(InstanceId=InstanceId, Groups=Groups)
+    return security_groups_of(lab, InstanceId)
 
 
 # --- connection attempts ---------------------------------------------------------------------
@@ -211,7 +213,7 @@ def attempt_connection(lab: Lab, server: Server, port: int = 22, source: str | N
             return _ssh_login(source, server.public_ip, port, ssh_key, timeout_s)
         return _tcp_connect(source, server.public_ip, port, timeout_s)
     outcome = local_cloud_request(lab, "connect", {
-        "source": source, "destination": server.public_ip, "port": port, "protocol": "tcp"})
+        "source": source, "destination": server.public_ip, "port": port})
     return Attempt(source, server.public_ip, port, outcome["connected"], outcome["detail"], outcome["at"])
 
 
@@ -249,14 +251,3 @@ def local_cloud_request(lab: Lab, endpoint: str, payload: dict[str, Any]) -> dic
             return json.load(response)
     except urllib.error.HTTPError as error:
         raise ValueError(json.load(error).get("error", str(error))) from None
-
-
-def wait_for_records(fetch: Any, expected: Any, timeout_s: float, poll_s: float = 2.0) -> Any:
-    """Poll `fetch()` until `expected(result)` holds (records take time to arrive on AWS)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = fetch()
-        if expected(result) or time.monotonic() > deadline:
-            return result
-        time.sleep(poll_s)
-

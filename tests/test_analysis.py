@@ -51,10 +51,10 @@ def s3_records(lab):
 
 @pytest.fixture(scope="module")
 def athena(lab):
-    work_group = analysis.ensure_work_group(lab, analysis.work_group_name(lab.config), Configuration={
+    work_group = analysis.ensure_work_group(lab, lab.config.work_group_name, Configuration={
         "ResultConfiguration": {"OutputLocation": analysis.results_location(lab)},
         "EnforceWorkGroupConfiguration": True, "BytesScannedCutoffPerQuery": 1_000_000_000})
-    database = analysis.ensure_database(lab, analysis.database_name(lab.config))
+    database = analysis.ensure_database(lab, lab.config.database_name)
     connection = analysis.athena_connection(lab, work_group, database)
     location = f"s3://{lab.bucket}/AWSLogs/{lab.account_id}/vpcflowlogs/{lab.region}/"
     assert analysis.ensure_table(lab, connection, database, "vpc_flow_logs", TABLE.format(location=location))
@@ -131,9 +131,9 @@ def test_walkthrough_query_returns_typed_rejected_tcp(athena):
 
 
 def test_setup_is_idempotent_tagged_and_refuses_foreign_names(lab, athena):
-    name = analysis.work_group_name(lab.config)
+    name = lab.config.work_group_name
     assert analysis.ensure_work_group(lab, name) == name
-    assert analysis.ensure_database(lab, analysis.database_name(lab.config)) == "aerosecure_flow_logs"
+    assert analysis.ensure_database(lab, lab.config.database_name) == "aerosecure_flow_logs"
     assert not analysis.ensure_table(lab, athena, "aerosecure_flow_logs", "vpc_flow_logs", "not run")
     group = lab.client("athena").get_work_group(WorkGroup=name)["WorkGroup"]
     assert group["Configuration"]["BytesScannedCutoffPerQuery"] == 1_000_000_000
@@ -163,4 +163,4 @@ def test_teardown_removes_the_athena_resources_last_test(lab, athena):
     assert all(r.status == "removed" for r in removals), removals
     assert teardown.remaining(lab) == {}
     names = [g["Name"] for g in lab.client("athena").list_work_groups()["WorkGroups"]]
-    assert "someone-elses" in names and analysis.work_group_name(lab.config) not in names
+    assert "someone-elses" in names and lab.config.work_group_name not in names

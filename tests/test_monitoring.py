@@ -45,21 +45,21 @@ def _rejected_ssh(lab: Lab, count: int, minutes_ago: int = 2) -> None:
 
 def _namespace(lab: Lab) -> str:
     """The walkthrough's namespace, made this test's own (moto's metrics are shared by the whole process)."""
-    return lab.config.name(monitoring.METRIC_NAMESPACE)
+    return lab.config.metric_namespace
 
 
 def _walkthrough(lab: Lab) -> tuple[str, str]:
-    transformations = [{**monitoring.SSH_REJECT_TRANSFORMATIONS[0], "metricNamespace": _namespace(lab)}]
-    monitoring.ensure_metric_filter(lab, monitoring.SSH_REJECT_FILTER_NAME, monitoring.SSH_REJECT_PATTERN,
+    transformations = [{"metricName": lab.config.metric_name, "metricNamespace": _namespace(lab), "metricValue": "1"}]
+    monitoring.ensure_metric_filter(lab, lab.config.metric_filter_name, monitoring.SSH_REJECT_PATTERN,
                                     transformations)
-    topic = monitoring.ensure_topic(lab, lab.config.name(monitoring.TOPIC_BASE))
+    topic = monitoring.ensure_topic(lab, lab.config.topic_name)
     monitoring.ensure_subscription(lab, topic, EMAIL)
-    alarm = lab.config.name(monitoring.ALARM_BASE)
+    alarm = lab.config.alarm_name
     return topic, alarm
 
 
 def _alarm_params(lab: Lab, topic: str) -> dict:
-    return dict(Namespace=_namespace(lab), MetricName=monitoring.METRIC_NAME, Statistic="Sum",
+    return dict(Namespace=_namespace(lab), MetricName=lab.config.metric_name, Statistic="Sum",
                 Period=60, EvaluationPeriods=1, DatapointsToAlarm=1, Threshold=1.0,
                 ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
                 AlarmActions=[topic])
@@ -112,7 +112,7 @@ def test_ensure_functions_are_idempotent_and_tag_what_they_create(lab):
     assert changed["Threshold"] == 10.0
 
     filters = lab.client("logs").describe_metric_filters(logGroupName=lab.config.log_group)["metricFilters"]
-    assert [f["filterName"] for f in filters] == [monitoring.SSH_REJECT_FILTER_NAME]
+    assert [f["filterName"] for f in filters] == [lab.config.metric_filter_name]
     sns, cloudwatch = lab.client("sns"), lab.client("cloudwatch")
     assert lab.config.is_ours(sns.list_tags_for_resource(ResourceArn=topic)["Tags"])
     assert lab.config.is_ours(cloudwatch.list_tags_for_resource(ResourceARN=first["AlarmArn"])["Tags"])
@@ -172,7 +172,7 @@ def test_find_part2_names_the_notebooks_to_run_first(lab):
     vpc = flow_logs.ensure_vpc(lab)
     subnet = traffic.ensure_public_subnet(lab, vpc)
     ssh = traffic.ensure_security_group(lab, vpc, lab.config.ssh_group_name, "ssh", [SSH_RULE])
-    server = traffic.ensure_server(lab, subnet, ssh)
+    server = traffic.ensure_server(lab, subnet, [ssh])
     with pytest.raises(RuntimeError, match="security group .*AeroSecure HTTP.* is missing: run 02"):
         traffic.find_part2(lab)
     http = traffic.ensure_security_group(lab, vpc, lab.config.http_group_name, "http", [HTTP_RULE])

@@ -56,7 +56,7 @@ def test_ssh_is_accepted_then_rejected_after_the_swap_and_both_destinations_agre
 
     events = records.read_log_events(lab, lab.config.log_group)
     assert set(events["logStream"]) == {f"{server.interface_id}-all"}
-    by_line = lambda frame: sorted(frame[records.DEFAULT_FIELDS].astype(str).agg(" ".join, axis=1))  # noqa: E731
+    by_line = lambda frame: sorted(frame[list(records.DEFAULT_FIELDS)].astype(str).agg(" ".join, axis=1))  # noqa: E731
     assert by_line(events) == by_line(s3_records)
     assert [int(t.timestamp()) for t in events["timestamp"]] == [int(s) for s in events["start"]]
 

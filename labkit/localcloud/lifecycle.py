@@ -1,8 +1,8 @@
 """The local cloud from the outside: find the running one through its state file, ask it whether it is
 healthy, start it as a detached process, and stop it.
 
-Standard library only, so that the notebooks' kernel, `labkit` and JupyterLab can reach a local cloud
-without loading it (its modules, moto's among them, load only in the local cloud's own process).
+No moto, so that the notebooks' kernel, `labkit` and JupyterLab can reach a local cloud without loading
+it (its modules, moto's among them, load only in the local cloud's own process).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..waiting import wait_for
 from .home import labkit_home, log_file, state_file, user_id
 
 HOST = "127.0.0.1"
@@ -137,16 +137,15 @@ def start_detached(port: int | None = None) -> tuple[ServerInfo, bool]:
             [sys.executable, "-m", "labkit.localcloud", "serve", *(["--port", str(port)] if port is not None else [])],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise LocalCloudError(f"The local cloud exited at start; see {log_file()}")
-        info = running()
-        if info and info.pid == process.pid:
-            return info, True
-        time.sleep(0.1)
-    process.terminate()
-    raise LocalCloudError(f"The local cloud did not answer within {START_TIMEOUT_S:.0f} s; see {log_file()}")
+    try:
+        info = wait_for(running, lambda found: process.poll() is not None or (found and found.pid == process.pid),
+                        timeout_s=START_TIMEOUT_S, poll_s=0.1, what="The local cloud did not answer")
+    except TimeoutError as late:
+        process.terminate()
+        raise LocalCloudError(f"{late}; see {log_file()}") from None
+    if process.poll() is not None:
+        raise LocalCloudError(f"The local cloud exited at start; see {log_file()}")
+    return info, True
 
 
 def _adopt(port: int) -> ServerInfo | None:
@@ -173,9 +172,11 @@ def stop() -> ServerInfo | None:
     if info is None:
         return None
     os.kill(info.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and healthy(info.endpoint, timeout=0.5):
-        time.sleep(0.1)
+    try:
+        wait_for(lambda: healthy(info.endpoint, timeout=0.5), lambda answers: not answers, timeout_s=10, poll_s=0.1,
+                 what="The local cloud still answers")
+    except TimeoutError:
+        pass  # it is shutting down; the state file is forgotten either way
     forget(info)
     return info
 
