@@ -81,8 +81,8 @@ def local_cloud_answers() -> Finding:
     began = time.perf_counter()
     try:
         with InProcessServer() as cloud, _environment(
-                AWS_ENDPOINT_URL=cloud.endpoint, AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="testing",
-                AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN=None, AWS_PROFILE=None):
+                AWS_ENDPOINT_URL=cloud.endpoint, AWS_DEFAULT_REGION="us-east-1", AWS_SESSION_TOKEN=None,
+                AWS_PROFILE=None, **cloud.credentials.environment()):
             services = _call_each_service()
     except Exception as error:  # noqa: BLE001 - whatever breaks, the learner needs to see it
         return Finding(False, f"The local cloud does not work here: {type(error).__name__}: {error}")

@@ -1,8 +1,9 @@
 """Connect the lab to its target and check it before anything is created.
 
 Both targets make the same boto3 calls. On the local target the only difference is the endpoint:
-labkit points `AWS_ENDPOINT_URL` at the local cloud (starting it, detached, on first use) and uses
-dummy credentials, so boto3, botocore and pyathena reach it on their own.
+labkit points `AWS_ENDPOINT_URL` at the local cloud (starting it, detached, on first use) and uses the
+credentials of the learner's own local cloud (made with it, in LABKIT_HOME), so boto3, botocore and
+pyathena reach it on their own, and nobody else's calls are answered.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from .config import ConfigError, LabConfig
-
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 @dataclass
@@ -75,11 +74,12 @@ def connect(config: LabConfig) -> Lab:
 
 def _use_local_cloud(config: LabConfig) -> str:
     from .localcloud import lifecycle
+    from .localcloud.home import credentials
 
     endpoint, _started = lifecycle.ensure_running()
     os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_REGION=config.region,
-                      AWS_DEFAULT_REGION=config.region, **LOCAL_CREDENTIALS)
-    os.environ.pop("AWS_PROFILE", None)  # a learner's profile must not shadow the dummy keys
+                      AWS_DEFAULT_REGION=config.region, **credentials().environment())
+    os.environ.pop("AWS_PROFILE", None)  # a learner's profile must not shadow the local cloud's keys
     os.environ.pop("AWS_SESSION_TOKEN", None)
     return endpoint
 

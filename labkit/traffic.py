@@ -11,7 +11,6 @@ instance's current security groups and network ACL, and delivers the flow record
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import time
@@ -243,11 +242,6 @@ def local_cloud_request(lab: Lab, endpoint: str, payload: dict[str, Any]) -> dic
     """Ask the local cloud to simulate a learner-side action (local target only), in the lab's region."""
     if not lab.endpoint:
         raise RuntimeError(f"{endpoint!r} is a local-cloud action; target is {lab.config.target!r}")
-    body = json.dumps({"region": lab.region, **payload}).encode()
-    request = urllib.request.Request(f"{lab.endpoint}/_labkit/{endpoint}", data=body,
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as error:
-        raise ValueError(json.load(error).get("error", str(error))) from None
+    from .localcloud.lifecycle import control_request
+
+    return control_request(lab.endpoint, endpoint, {"region": lab.region, **payload})

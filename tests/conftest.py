@@ -3,13 +3,14 @@ local cloud is started by the root conftest.py)."""
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Iterator
 
 import boto3
 import pytest
 
 from labkit.localcloud.server import InProcessServer
+
+from .clouds import labkit_home_at, reset
 
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -21,23 +22,28 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "labkit-home"))
+    # boto3's default session keeps the credentials it first found: each test's clients resolve their own
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
 
 @pytest.fixture(scope="module")
-def local_cloud() -> Iterator[InProcessServer]:
-    """A local cloud for one test module. moto keeps its state per process, so the module starts
-    from a reset account rather than from what earlier modules left."""
-    with InProcessServer() as cloud:
-        urllib.request.urlopen(urllib.request.Request(f"{cloud.endpoint}/moto-api/reset", method="POST")).close()
+def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    """A local cloud for one test module, with a LABKIT_HOME of its own. moto keeps its state per process,
+    so the module starts from a reset account rather than from what earlier modules left."""
+    with labkit_home_at(tmp_path_factory.mktemp("cloud-home")):
+        cloud = InProcessServer()
+    with cloud:
+        reset(cloud)
         yield cloud
 
 
 @pytest.fixture
 def local_env(local_cloud: InProcessServer, monkeypatch: pytest.MonkeyPatch) -> InProcessServer:
-    """Point boto3 (and labkit.connect) at this module's local cloud."""
+    """Point boto3 (and labkit.connect) at this module's local cloud, as its owner."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", local_cloud.endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("LABKIT_HOME", str(local_cloud.home))
+    for name, value in local_cloud.credentials.environment().items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     return local_cloud
 

@@ -29,6 +29,7 @@ def lab(local_cloud):
     """Parts 1 and 2 (the server, with one rejected SSH attempt) and the local target's noise."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL", local_cloud.endpoint)
+        patch.setenv("LABKIT_HOME", str(local_cloud.home))
         lab = connect(LabConfig.resolve(run_id="part4"))
         part2 = provision_part2(lab)
         server = part2.server

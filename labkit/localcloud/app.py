@@ -1,14 +1,17 @@
 """The HTTP glue of the local cloud: moto answers every AWS call, and the behaviours that AWS performs
-on its own are attached around it, in four ways:
+on its own are attached around it, in five ways:
 - a *patch* changes one of moto's functions in place (`MotoPatch`: owner.name becomes
   wrapper(original)), for the whole process, since moto's classes are shared by every local cloud in it;
+- a *check* refuses a call's input as AWS refuses it, before anything is done;
 - an *after* hook runs once moto has answered a call successfully (CreateFlowLogs adds the bucket
   policy AWS adds);
 - a *handler* answers a call instead of moto (where moto's answer is wrong);
 - an *endpoint* under `/_labkit/` serves a learner-side action that has no AWS API (an SSH attempt).
 Operations are named by the service's signing name and the action.
 
-This module knows nothing about any particular behaviour; `registry.py` declares them all.
+Every request must first come from the local cloud's own address (Host, and Origin if a browser sent
+one) and be signed with its owner's credentials (`auth`); anything else is refused with AWS's error and
+changes nothing. This module knows nothing about any particular behaviour; `registry.py` declares them all.
 """
 
 from __future__ import annotations
@@ -17,79 +20,31 @@ import functools
 import inspect
 import io
 import json
-import re
+import logging
 import threading
-import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
 
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from . import auth, validation
+from .home import Credentials
+from .wire import AwsCall, AwsError, Response, error_response, refusal_error
+
+log = logging.getLogger(__name__)
+
 CONTROL_PREFIX = "/_labkit/"
-
-# SigV4: "Credential=AKID/20250101/us-east-1/ec2/aws4_request"
-_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
-
-
-@dataclass
-class AwsCall:
-    """One AWS API request as the local cloud sees it."""
-
-    service: str  # the signing name: ec2, s3, logs, monitoring, sns, athena, ...
-    region: str
-    action: str | None
-    params: dict[str, Any]
-    body: bytes
-    account_id: str = DEFAULT_ACCOUNT_ID
-
-    @classmethod
-    def from_environ(cls, environ: dict[str, Any], body: bytes) -> AwsCall | None:
-        scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-        if not scope:
-            return None
-        region, service = scope.groups()
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        content_type = environ.get("CONTENT_TYPE", "")
-        params: dict[str, Any] = {}
-        action = None
-        if target:  # JSON protocols: "Logs_20140328.TestMetricFilter"
-            action = target.rsplit(".", 1)[-1]
-            params = json.loads(body or b"{}")
-        elif content_type.startswith("application/x-www-form-urlencoded"):  # query protocol
-            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8")).items()}
-            action = form.pop("Action", None)
-            params = form
-        # moto's own choice of account: its x-moto-account-id header, else the default account
-        account_id = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
-        return cls(service=service, region=region, action=action, params=params, body=body, account_id=account_id)
-
-
-@dataclass
-class Response:
-    status: str
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    @property
-    def ok(self) -> bool:
-        return self.status.startswith("2")
-
-    @classmethod
-    def json(cls, payload: Any, status: str = "200 OK", content_type: str = "application/json") -> Response:
-        return cls(status, [("Content-Type", content_type)], json.dumps(payload).encode())
-
-    @classmethod
-    def aws_json_error(cls, code: str, message: str, status: str = "400 Bad Request") -> Response:
-        """An error in the awsJson protocol, as botocore parses it into ClientError."""
-        return cls.json({"__type": code, "message": message}, status, "application/x-amz-json-1.1")
-
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+# The largest request body the local cloud reads (S3 takes up to 5 GB in one PUT; a lab's files are small).
+MAX_BODY_BYTES = 256 * 1024 * 1024
+INTERNAL_FAILURE = AwsError("InternalFailure", "The request processing has failed because of an unknown error, "
+                                               "exception or failure.", 500)
 
 AfterHook = Callable[[AwsCall, Response], None]
 Handler = Callable[[AwsCall], Response]
 ControlEndpoint = Callable[[dict[str, Any]], Any]
+Check = Callable[[AwsCall], None]  # raises AwsError
 
 
 @dataclass(frozen=True)
@@ -140,7 +95,9 @@ class LocalCloudApp:
     moto: DomainDispatcherApplication = field(
         default_factory=lambda: DomainDispatcherApplication(create_backend_app)
     )
+    owner: Credentials = field(default_factory=lambda: _home_credentials())
     patches: list[MotoPatch] = field(default_factory=list)
+    checks: dict[tuple[str, str], list[Check]] = field(default_factory=dict)
     after_hooks: dict[tuple[str, str], list[AfterHook]] = field(default_factory=dict)
     handlers: dict[tuple[str, str], Handler] = field(default_factory=dict)
     control: dict[str, ControlEndpoint] = field(default_factory=dict)
@@ -148,6 +105,9 @@ class LocalCloudApp:
     def patch(self, *patches: MotoPatch) -> None:
         apply_patches(patches)
         self.patches.extend(patches)
+
+    def check(self, service: str, action: str, check: Check) -> None:
+        self.checks.setdefault((service, action), []).append(check)
 
     def after(self, service: str, action: str, hook: AfterHook) -> None:
         self.after_hooks.setdefault((service, action), []).append(hook)
@@ -159,22 +119,58 @@ class LocalCloudApp:
         self.control[name] = function
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        body = _read_body(environ)
-        path = environ.get("PATH_INFO", "")
-        if path.startswith(CONTROL_PREFIX):
-            response = self._control(path[len(CONTROL_PREFIX):], body)
-        else:
-            call = AwsCall.from_environ(environ, body)
-            key = (call.service, call.action) if call and call.action else None
-            if key in self.handlers:
-                response = self.handlers[key](call)
-            else:
-                response = self._moto(environ, body)
-                if key in self.after_hooks and response.ok:
-                    for hook in self.after_hooks[key]:
-                        hook(call, response)
-        start_response(response.status, response.headers)
+        response = self.respond(environ)
+        start_response(response.status, [(name, value) for name, value in response.headers
+                                         if not name.lower().startswith("access-control-")])
         return [response.body]
+
+    def respond(self, environ: dict[str, Any]) -> Response:
+        foreign = _foreign_origin(environ)
+        if foreign:
+            return Response.json({"error": foreign}, "403 Forbidden")
+        try:
+            body = _read_body(environ)
+        except ValueError as error:
+            return Response.json({"error": str(error)}, "413 Request Entity Too Large")
+        request = _arrived(environ, body)
+        path = environ.get("PATH_INFO", "")
+        try:
+            scope = auth.verify(request, self.owner)
+        except auth.Refusal as refusal:
+            if path.startswith(CONTROL_PREFIX):
+                return Response.json({"error": "the local cloud answers only its owner's signed requests"},
+                                     "403 Forbidden")
+            signing_name = _claimed_service(request)
+            return error_response(refusal_error(refusal, signing_name, request.headers.get("content-type", "")),
+                                  signing_name, request.headers.get("content-type", ""), request.method)
+        if path.startswith(CONTROL_PREFIX):
+            return self._control(path[len(CONTROL_PREFIX):], body)
+        call = AwsCall.arrived(request, scope)
+        try:
+            return self._aws(environ, body, call)
+        except AwsError as error:
+            return error_response(error, call.service, call.content_type, call.method)
+        except Exception:  # a bug in the local cloud answers as AWS's own failures do, and is logged
+            log.exception("%s %s failed", call.service, call.action)
+            return error_response(INTERNAL_FAILURE, call.service, call.content_type, call.method)
+
+    def _aws(self, environ: dict[str, Any], body: bytes, call: AwsCall) -> Response:
+        key = (call.service, call.action) if call.action else None
+        if key is not None:
+            call.params = validation.checked_params(call)
+            for check in self.checks.get(key, []):
+                check(call)
+        if key in self.handlers:
+            return self.handlers[key](call)
+        response = self._moto(environ, body)
+        if response.status.startswith("5"):  # moto failed where AWS would have answered
+            log.error("moto answered %s %s with %s: %s", call.service, call.action, response.status,
+                      response.body[:2000])
+            raise INTERNAL_FAILURE
+        if key in self.after_hooks and response.ok:
+            for hook in self.after_hooks[key]:
+                hook(call, response)
+        return response
 
     def _moto(self, environ: dict[str, Any], body: bytes) -> Response:
         captured: dict[str, Any] = {}
@@ -200,19 +196,73 @@ class LocalCloudApp:
             return Response.json(endpoint(json.loads(body or b"{}")))
         except ValueError as error:  # bad input from the caller: say what is wrong
             return Response.json({"error": str(error)}, "400 Bad Request")
-        except Exception:  # a bug in the local cloud must not take it down
-            return Response.json({"error": traceback.format_exc()}, "500 Internal Server Error")
+        except Exception:  # a bug in the local cloud must not take it down; the details go to its log
+            log.exception("local-cloud endpoint %s failed", name)
+            return Response.json({"error": f"the local cloud's {name} failed; its log has the details"},
+                                 "500 Internal Server Error")
+
+
+def _home_credentials() -> Credentials:
+    from .home import credentials
+
+    return credentials()
+
+
+def _foreign_origin(environ: dict[str, Any]) -> str | None:
+    """Why a request does not come from the local cloud's own address, if it does not: a Host other than
+    127.0.0.1 or localhost with this port (a DNS-rebinding page), or a browser's Origin of another site."""
+    port = str(environ.get("SERVER_PORT", ""))
+    allowed = {f"{host}:{port}" for host in LOCAL_HOSTS}
+    host = environ.get("HTTP_HOST", "")
+    if host not in allowed and not (host.endswith(f".localhost:{port}")):  # bucket.localhost: virtual-hosted S3
+        return f"the local cloud answers only requests to {' or '.join(sorted(allowed))}, not {host!r}"
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is not None and origin not in {f"http://{address}" for address in allowed}:
+        return f"the local cloud answers no web page of another site ({origin})"
+    return None
+
+
+def _arrived(environ: dict[str, Any], body: bytes) -> auth.ArrivedRequest:
+    """The request as its client signed it: the path and query exactly as sent, the headers by lower-case name."""
+    headers = {name[5:].replace("_", "-").lower(): str(value) for name, value in environ.items()
+               if name.startswith("HTTP_")}
+    for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(name):
+            headers[name.replace("_", "-").lower()] = str(environ[name])
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not raw:
+        raw = environ.get("PATH_INFO", "") + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+    return auth.ArrivedRequest(method=environ.get("REQUEST_METHOD", "GET"), url=f"http://{headers.get('host', '')}{raw}",
+                               headers=headers, body=body)
+
+
+def _claimed_service(request: auth.ArrivedRequest) -> str:
+    """The service a refused request was meant for (its credential scope, else where it would go)."""
+    for text in (request.headers.get("authorization", ""), request.url):
+        for marker in ("Credential=", "X-Amz-Credential="):
+            if marker in text:
+                parts = text.split(marker, 1)[1].split(",")[0].split("&")[0].replace("%2F", "/").split("/")
+                if len(parts) >= 4:
+                    return parts[3]
+    if request.headers.get("x-amz-target"):
+        return "logs" if request.headers["x-amz-target"].startswith("Logs_") else "athena"
+    return "s3" if "x-amz-content-sha256" in request.headers or request.method in ("GET", "PUT", "HEAD", "DELETE") \
+        else "sts"
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
     stream = environ["wsgi.input"]
     if environ.get("wsgi.input_terminated"):  # chunked upload: the server marks the end
-        body = stream.read()
+        body = stream.read(MAX_BODY_BYTES + 1)
     else:
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
+        if length > MAX_BODY_BYTES:
+            raise ValueError(f"the local cloud reads requests of up to {MAX_BODY_BYTES} bytes")
         body = stream.read(length) if length else b""
+    if len(body) > MAX_BODY_BYTES:
+        raise ValueError(f"the local cloud reads requests of up to {MAX_BODY_BYTES} bytes")
     environ["wsgi.input"] = io.BytesIO(body)
     return body

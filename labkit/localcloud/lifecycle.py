@@ -16,12 +16,18 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials as BotocoreCredentials
 
 from ..waiting import wait_for
-from .home import labkit_home, log_file, state_file, user_id
+from .home import credentials, labkit_home, log_file, state_file, user_id
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 4580
@@ -67,14 +73,39 @@ def running() -> ServerInfo | None:
     return None
 
 
-def health(endpoint: str, timeout: float = 2.0) -> dict | None:
-    """The local cloud's health answer (status, pid, code), or None if nothing healthy answers."""
+def signed_post(url: str, payload: dict[str, Any] | None = None, timeout: float = 60.0) -> bytes:
+    """POST JSON to the local cloud, signed (SigV4, as every request to it must be) with this home's
+    credentials; the answer's body. urllib.error.HTTPError if it refuses."""
+    body = json.dumps(payload or {}).encode()
+    request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    owner = credentials()
+    SigV4Auth(BotocoreCredentials(owner.access_key_id, owner.secret_access_key), "labkit", "us-east-1").add_auth(request)
+    prepared = urllib.request.Request(request.url, data=body, headers=dict(request.headers.items()), method="POST")
+    with urllib.request.urlopen(prepared, timeout=timeout) as response:
+        return response.read()
+
+
+def control_request(endpoint: str, name: str, payload: dict[str, Any] | None = None, timeout: float = 60.0) -> Any:
+    """The JSON answer of the local cloud's endpoint /_labkit/<name>; ValueError with the local cloud's
+    words if it refuses."""
     try:
-        with urllib.request.urlopen(f"{endpoint}/_labkit/health", timeout=timeout) as response:
-            answer = json.load(response)
+        return json.loads(signed_post(f"{endpoint}/_labkit/{name}", payload, timeout))
+    except urllib.error.HTTPError as error:
+        try:
+            said = json.load(error).get("error", str(error))
+        except ValueError:
+            said = str(error)
+        raise ValueError(said) from None
+
+
+def health(endpoint: str, timeout: float = 2.0) -> dict | None:
+    """The local cloud's health answer (status, pid, code), or None if no local cloud of this home's
+    credentials answers."""
+    try:
+        answer = control_request(endpoint, "health", timeout=timeout)
     except (OSError, ValueError):
         return None
-    return answer if answer.get("status") == "ok" else None
+    return answer if isinstance(answer, dict) and answer.get("status") == "ok" else None
 
 
 def healthy(endpoint: str, timeout: float = 2.0) -> bool:

@@ -12,6 +12,7 @@ from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import lifecycle
+from .home import credentials, labkit_home
 from .lifecycle import HOST, LocalCloudError, ServerInfo, check_port_free, forget, record
 
 
@@ -58,6 +59,8 @@ class InProcessServer:
     running local cloud). Port 0 picks a free port."""
 
     def __init__(self, port: int = 0):
+        self.home = labkit_home()  # the local cloud of this LABKIT_HOME: it answers its credentials
+        self.credentials = credentials()
         self._server = make_local_server(port)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.info = ServerInfo(port=self._server.server_port, pid=os.getpid())

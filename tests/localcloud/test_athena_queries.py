@@ -75,8 +75,8 @@ DAYS = sorted({row["date"] for row in ROWS})
 
 @pytest.fixture(scope="module")
 def athena_env(local_cloud):
-    env = {"AWS_ENDPOINT_URL": local_cloud.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+    env = {"AWS_ENDPOINT_URL": local_cloud.endpoint, "AWS_DEFAULT_REGION": REGION, "LABKIT_HOME": str(local_cloud.home),
+           **local_cloud.credentials.environment()}
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)

@@ -16,6 +16,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from labkit.localcloud.lifecycle import control_request
+
 CONFORMANCE = Path(__file__).parents[1] / "data" / "conformance" / "cloudwatch-logs"
 RECORDINGS = ("filter-pattern-aws.json", "filter-pattern-aws-edges.json", "filter-pattern-aws-boundaries.json")
 PUBLISHING = json.loads((CONFORMANCE / "metric-filter-publishing-aws.json").read_text())
@@ -151,7 +153,8 @@ def test_default_value_as_a_string_is_a_serialization_error(local_env, group):
             "metricTransformations": [{**ONE_PER_EVENT, "defaultValue": "7"}]}
     request = AWSRequest("POST", local_env.endpoint + "/", data=json.dumps(body), headers={
         "X-Amz-Target": "Logs_20140328.PutMetricFilter", "Content-Type": "application/x-amz-json-1.1"})
-    SigV4Auth(Credentials("testing", "testing"), "logs", "us-east-1").add_auth(request)
+    owner = local_env.credentials
+    SigV4Auth(Credentials(owner.access_key_id, owner.secret_access_key), "logs", "us-east-1").add_auth(request)
     prepared = request.prepare()
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(urllib.request.Request(prepared.url, data=prepared.body.encode(), headers=dict(prepared.headers)))
@@ -295,10 +298,7 @@ def test_delivered_flow_records_publish_the_ssh_reject_metric(local_env, clients
     ec2.create_flow_logs(ResourceType="VPC", ResourceIds=[vpc], TrafficType="ALL", LogDestinationType="cloud-watch-logs",
                          LogGroupName=group, DeliverLogsPermissionArn=role, MaxAggregationInterval=60)
 
-    request = urllib.request.Request(f"{local_env.endpoint}/_labkit/background-traffic", method="POST",
-                                     data=json.dumps({"records": 400, "seed": 3}).encode())
-    with urllib.request.urlopen(request) as response:
-        assert json.load(response)["generated"] >= 400
+    assert control_request(local_env.endpoint, "background-traffic", {"records": 400, "seed": 3})["generated"] >= 400
 
     rejected_ssh = [e for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group, filterPattern=SSH_REJECT)
                     for e in page["events"]]

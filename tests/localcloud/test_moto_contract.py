@@ -37,7 +37,8 @@ def test_each_patched_moto_function_has_the_signature_its_patch_expects(patch):
 @pytest.fixture(scope="module")
 def moto_objects() -> dict[str, object]:
     """One object of each moto class whose private attributes the local cloud uses, made by moto."""
-    with mock_aws():
+    with pytest.MonkeyPatch.context() as patch, mock_aws():
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)  # moto's in-process mock, not a local cloud
         session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
         ec2, s3, sns = (session.client(name) for name in ("ec2", "s3", "sns"))
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]

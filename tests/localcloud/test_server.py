@@ -26,10 +26,11 @@ def test_it_binds_to_loopback_only():
         assert cloud.endpoint.startswith("http://127.0.0.1:")
 
 
-def test_any_boto3_client_with_the_endpoint_and_dummy_credentials_works():
+def test_any_boto3_client_with_the_endpoint_and_the_owners_credentials_works():
     with server.InProcessServer() as cloud:
         sts = boto3.client("sts", endpoint_url=cloud.endpoint, region_name="us-east-1",
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
+                           aws_access_key_id=cloud.credentials.access_key_id,
+                           aws_secret_access_key=cloud.credentials.secret_access_key)
         assert sts.get_caller_identity()["Account"] == "123456789012"
 
 

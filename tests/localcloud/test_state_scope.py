@@ -4,7 +4,6 @@ its own, and moto's reset (/moto-api/reset) clears it with moto's."""
 from __future__ import annotations
 
 import time
-import urllib.request
 
 import boto3
 import pytest
@@ -13,16 +12,19 @@ from moto.core.base_backend import BackendDict
 
 from labkit.localcloud.flowlogs.delivery import delivery_states
 
+from ..clouds import reset
+
 OTHER_ACCOUNT = "210987654321"
 
 
 def _reset(cloud) -> None:
-    urllib.request.urlopen(urllib.request.Request(f"{cloud.endpoint}/moto-api/reset", method="POST")).close()
+    reset(cloud)
 
 
 def _client(cloud, service: str, region: str = "us-east-1", account: str | None = None):
     client = boto3.client(service, endpoint_url=cloud.endpoint, region_name=region,
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+                          aws_access_key_id=cloud.credentials.access_key_id,
+                          aws_secret_access_key=cloud.credentials.secret_access_key)
     if account:
         client.meta.events.register("before-sign.*.*", lambda request, **_: request.headers.add_header(
             "x-moto-account-id", account))

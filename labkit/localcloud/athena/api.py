@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ..app import AwsCall, Response
+from ..wire import AwsCall, Response
 from .engine import FAILED, SUCCEEDED, AthenaEngine, InvalidRequest, athena_engines
 from .results import result_rows
 

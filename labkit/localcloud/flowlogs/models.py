@@ -20,10 +20,10 @@ from moto.ec2.exceptions import EC2ClientError
 from moto.iam.exceptions import NotFoundException
 
 from .. import backends
-from ..app import AwsCall, Response
+from ..wire import AwsCall, Response
 from .policies import merged_log_delivery_policy, trusts_flow_logs
 from .records import FlowLogFormatError, parse_log_format
-from .s3_files import S3Destination
+from .s3_files import DeliveryOptions, S3Destination
 
 ACCESS_ERROR = "Access error"
 
@@ -57,22 +57,14 @@ def on_create_flow_logs(call: AwsCall, response: Response) -> None:
     for flow_log_id in _created_ids(response.body):
         flow_log = ec2.flow_logs[flow_log_id]
         if flow_log.log_destination_type == "s3":
-            flow_log.destination_options = destination_options(call.params)
+            options = DeliveryOptions.from_api(call.params.get("DestinationOptions"))
+            flow_log.destination_options = options.as_api()  # DescribeFlowLogs reports them, defaults filled in
             add_log_delivery_statements(call.account_id, call.region, S3Destination.from_arn(flow_log.log_destination),
-                                        hive=flow_log.destination_options["HiveCompatiblePartitions"])
+                                        hive=options.hive_compatible_partitions)
         elif flow_log.log_destination_type == "cloud-watch-logs":
             error = delivery_role_error(call.account_id, flow_log.deliver_logs_permission_arn)
             flow_log.deliver_logs_status = "FAILED" if error else "SUCCESS"
             flow_log.deliver_logs_error_message = error
-
-
-def destination_options(params: dict[str, str]) -> dict[str, Any]:
-    """DestinationOptions of an S3 flow log as DescribeFlowLogs reports them, with AWS's defaults."""
-    return {
-        "FileFormat": params.get("DestinationOptions.FileFormat", "plain-text"),
-        "HiveCompatiblePartitions": params.get("DestinationOptions.HiveCompatiblePartitions", "false") == "true",
-        "PerHourPartition": params.get("DestinationOptions.PerHourPartition", "false") == "true",
-    }
 
 
 def _created_ids(body: bytes) -> list[str]:

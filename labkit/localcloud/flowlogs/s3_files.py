@@ -69,6 +69,10 @@ class DeliveryOptions:
                    bool(options.get("HiveCompatiblePartitions", False)),
                    bool(options.get("PerHourPartition", False)))
 
+    def as_api(self) -> dict[str, object]:
+        return {"FileFormat": self.file_format, "HiveCompatiblePartitions": self.hive_compatible_partitions,
+                "PerHourPartition": self.per_hour_partition}
+
 
 @dataclass(frozen=True)
 class S3FlowLog:

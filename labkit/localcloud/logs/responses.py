@@ -14,13 +14,10 @@ import uuid
 from typing import Any
 
 from .. import backends
-from ..app import AwsCall, Response
+from ..wire import AwsCall, Response
 from .filter_patterns import InvalidFilterPattern, evaluate_test_metric_filter
 from .insights import MalformedQueryError, events_relation, run_query
 from .models import InsightsQuery, events_table, insights_queries
-
-MAX_LIMIT = 10_000
-
 
 def answer_test_metric_filter(call: AwsCall) -> Response:
     try:
@@ -42,10 +39,6 @@ def start_query(call: AwsCall) -> Response:
         return Response.aws_json_error("ResourceNotFoundException", f"Log group '{missing[0]}' does not exist for "
                                        f"account ID '{call.account_id}'")
     limit = params.get("limit")
-    if limit is not None and not 1 <= int(limit) <= MAX_LIMIT:
-        return Response.aws_json_error("InvalidParameterException",
-                                       f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy "
-                                       f"constraint: Member must have value less than or equal to {MAX_LIMIT}")
     query = InsightsQuery(str(uuid.uuid4()), params.get("queryString", ""), groups, int(time.time() * 1000))
     try:
         query.result = run_query(query.query_string, events_relation(events_table(logs, groups)),
