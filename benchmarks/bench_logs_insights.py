@@ -20,7 +20,7 @@ START_S = 1_700_000_000
 SPAN_S = 86_400
 
 QUERIES = {
-    # Console "Sample queries -> VPC Flow Logs" (reference §5.4)
+    # Console "Sample queries -> VPC Flow Logs" (docs/aws-behaviour.md, "Sample queries")
     "avg/min/max bytes by src,dst": "stats avg(bytes), min(bytes), max(bytes) by srcAddr, dstAddr",
     "UDP count by srcAddr": "filter protocol=17 | stats count(*) by srcAddr",
     "top 10 byte transfers": "stats sum(bytes) as bytesTransferred by srcAddr, dstAddr | sort bytesTransferred desc | limit 10",

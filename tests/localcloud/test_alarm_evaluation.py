@@ -54,7 +54,7 @@ def outcome(pattern: str, datapoints_to_alarm: int, treat_missing_data: str) -> 
     return RETAIN if result.retained else result.state
 
 
-# aws-behaviour.md §4.2, from AWS's "Configuring how CloudWatch alarms treat missing data".
+# docs/aws-behaviour.md, "Truth tables", from AWS's "Configuring how CloudWatch alarms treat missing data".
 TABLE_N3_M3 = [
     ("0 - X - X", (OK, OK, OK, OK)),
     ("0 - - - -", (OK, OK, OK, OK)),
@@ -107,7 +107,7 @@ def test_newest_real_datapoints_decide_and_breaching_flags_are_reported():
     assert [point.timestamp.minute for point in result.evaluated] == [1, 2, 4]
 
 
-# Reason strings: wording captured from real alarms (aws-behaviour.md §4.3 and SNS payloads).
+# Reason strings: wording captured from real alarms (docs/aws-behaviour.md, "Reason wording", and SNS payloads).
 
 
 def test_alarm_reason_names_the_breaching_datapoint():

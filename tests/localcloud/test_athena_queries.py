@@ -1,6 +1,7 @@
 """Athena through pyathena against the local cloud: the AWS documentation's flow-log tables and queries
-(reference §6.2-6.4), the awslabs bootstrap query forms (§6.6) and the walkthrough's query, compared
-with the same answers computed in plain Python over the generated records; plus Athena's failures.
+(docs/aws-behaviour.md, "Athena"), the awslabs bootstrap query forms
+(docs/aws-behaviour.md, "Flow-log queries") and the walkthrough's query, compared with the same answers
+computed in plain Python over the generated records; plus Athena's failures.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from labkit.localcloud.flowlogs.records import FIELD_CATALOG, FlowRecord, LogFor
 from labkit.localcloud.flowlogs.s3_files import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter, window_start
 
 ACCOUNT, REGION, BUCKET, RESULTS = "123456789012", "us-east-1", "flow-logs", "athena-results"
-V5_FIELDS = tuple(name for name, spec in FIELD_CATALOG.items() if spec.version <= 5)  # the §6.2 column order
+# The column order of docs/aws-behaviour.md, "Tables for flow logs".
+V5_FIELDS = tuple(name for name, spec in FIELD_CATALOG.items() if spec.version <= 5)
 NOW = datetime.now(timezone.utc)
 START = int((NOW - timedelta(days=2)).replace(hour=22, minute=0, second=0, microsecond=0).timestamp())
 
@@ -137,7 +139,7 @@ def _all(cursor, sql: str) -> list[tuple]:
     return cursor.fetchall()
 
 
-# --- §6.2: the walkthrough's table, partitioned by date with ADD PARTITION ---------------------
+# --- the walkthrough's table, partitioned by date with ADD PARTITION (docs/aws-behaviour.md, "Partitions") ---
 
 def test_select_star_for_one_day(cursor):
     day = DAYS[-1]
@@ -187,7 +189,7 @@ def test_top_20_rejected_sources_with_the_pandas_cursor(cursor):
     assert str(frame["rejects"].dtype) == "Int64"
 
 
-# --- §6.3: partition projection, non-Hive layout ---------------------------------------------
+# --- partition projection, non-Hive layout (docs/aws-behaviour.md, "Partition projection") ---------------
 
 def _day_range(first: date, last: date) -> tuple[str, str]:
     return f"{first:%Y/%m/%d}", f"{last:%Y/%m/%d}"
@@ -239,7 +241,7 @@ def test_projection_source_and_split_part_queries(cursor):
     assert len(to_server) == sum(r["dstaddr"] == "10.0.1.14" for r in ROWS)
 
 
-# --- §6.4: Parquet, Hive-compatible hourly folders, MSCK REPAIR TABLE -------------------------
+# --- Parquet, Hive-compatible hourly folders, MSCK REPAIR TABLE (docs/aws-behaviour.md, "Partitions") ---
 
 def test_msck_repair_finds_the_hive_partitions(cursor):
     partitions = [p for (p,) in _all(cursor, "SHOW PARTITIONS vpc_flow_logs_parquet")]
@@ -312,7 +314,7 @@ def test_integer_division_truncates_like_trino(cursor):
     assert rows[0][:2] == (total_bytes // total_packets, max(r["bytes"] // r["packets"] for r in ok))
     assert float(rows[0][2]) == pytest.approx(max(r["bytes"] / r["packets"] for r in ok))
 
-# --- §6.6: the awslabs bootstrap query forms ------------------------------------------------
+# --- the awslabs bootstrap query forms (docs/aws-behaviour.md, "Flow-log queries") ------------------------
 
 def test_pairs_by_record_count(cursor):
     rows = _all(cursor, "SELECT region, instance_id, srcaddr, dstaddr, count(*) as record_count FROM vpc_flow_logs "

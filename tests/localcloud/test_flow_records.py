@@ -21,7 +21,8 @@ from labkit.localcloud.flowlogs.records import (
     to_parquet,
 )
 
-# Example records from the VPC user guide (reference §2.3), each with the format it was written in.
+# Example records from the VPC user guide (docs/aws-behaviour.md, "Example records"), each with the format
+# it was written in.
 DOC_V2_RECORDS = [
     "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK",
     "2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK",

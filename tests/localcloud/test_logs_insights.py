@@ -1,5 +1,6 @@
-"""Logs Insights: the console and documentation sample queries for VPC flow logs (reference §5.3/§5.4),
-each checked against the same answer computed in plain Python over the same generated flow-log events.
+"""Logs Insights: the console and documentation sample queries for VPC flow logs
+(docs/aws-behaviour.md, "Sample queries"), each checked against the same answer computed in plain Python
+over the same generated flow-log events.
 """
 from __future__ import annotations
 
@@ -130,7 +131,7 @@ def python_sum_top(records, keys, value, alias, predicate=lambda r: True) -> lis
     return sorted(out, key=lambda row: -int(row.get(alias, -1)))
 
 
-# --- console "Sample queries -> VPC Flow Logs" (§5.4) --------------------------------------------
+# --- console "Sample queries -> VPC Flow Logs" (docs/aws-behaviour.md, "Sample queries") ------
 
 def test_console_average_min_max_bytes_by_source_and_destination(events):
     result = run(events, "stats avg(bytes), min(bytes), max(bytes) by srcAddr, dstAddr",
@@ -187,7 +188,7 @@ def test_console_skipped_records_by_hour(events):
     assert rows(result) == [{"t": t, "count(*)": str(n)} for t, n in sorted(counts.items())]
 
 
-# --- documentation samples (§5.3) and community variants -------------------------------------------
+# --- documentation samples (docs/aws-behaviour.md, "Sample queries") and community variants -------
 
 def test_doc_bytes_from_a_subnet_by_destination(events):
     result = run(events, 'filter isIpv4InSubnet(srcAddr, "192.0.2.0/24") | stats sum(bytes) as bytesTransferred '

@@ -6,7 +6,7 @@ import pytest
 
 from labkit.localcloud.logs.insights import MalformedQueryError, events_relation, run_query
 
-# Example records from the VPC Flow Logs documentation (reference §2.3), one event each.
+# Example records from the VPC Flow Logs documentation (docs/aws-behaviour.md, "Example records"), one event each.
 RECORDS = [
     "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK",
     "2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK",

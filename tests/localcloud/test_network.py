@@ -232,7 +232,8 @@ def test_network_acl_reply_rule_must_cover_the_clients_ephemeral_port():
 
 
 def test_icmp_doc_example_inbound_ping_accepted_reply_rejected_by_the_acl():
-    """The VPC user guide's ICMP pair (reference §2.3): the ACL lets the ping in but not the reply out."""
+    """The VPC user guide's ICMP pair (docs/aws-behaviour.md, "Example records"): the ACL lets the ping in
+    but not the reply out."""
     doc_lines = [
         "2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917142 ACCEPT OK",
         "2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 4 336 1432917094 1432917142 REJECT OK",

@@ -1,7 +1,7 @@
 """CloudWatch metric-alarm evaluation: the state an alarm takes at one evaluation, and why.
 
 Pure behaviour, no I/O and no clock: the caller passes the metric samples and the evaluation
-time. What this follows (docs/aws-behaviour.md, Alarms):
+time. What this follows (docs/aws-behaviour.md, "CloudWatch alarms"):
 
 * Datapoints are per-period statistics over a sliding window that ends at the evaluation time,
   rounded down to the minute (to 10 s for the 10/20/30 s high-resolution periods). A datapoint's

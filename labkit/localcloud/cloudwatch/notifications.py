@@ -1,6 +1,6 @@
 """What CloudWatch publishes to SNS when an alarm changes state.
 
-Pure formatting, no I/O. Layouts and wording follow docs/aws-behaviour.md (Alarm notifications),
+Pure formatting, no I/O. Layouts and wording follow docs/aws-behaviour.md, "Alarm notifications",
 checked against alarm emails and SNS payloads captured from real accounts (2019-2026) and AWS's own
 documentation examples (Trusted Advisor guide, SNS guide). CloudWatch publishes with
 MessageStructure=json: a JSON `default` message (what SQS, HTTP, Lambda and email-json subscribers

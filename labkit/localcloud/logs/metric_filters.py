@@ -1,6 +1,6 @@
 """CloudWatch Logs metric filters as data: what PutMetricFilter accepts (AWS's validation of the
 pattern, metric names, metric value, units and dimensions), and what a filter publishes for a batch of
-events (docs/aws-behaviour.md, Metric filters). Pure: the moto glue is `models`.
+events (docs/aws-behaviour.md, "Metric filters"). Pure: the moto glue is `models`.
 
 Not modelled: `emitSystemFieldDimensions`, `fieldSelectionCriteria` and `applyOnTransformedLogs`
 (moto's PutMetricFilter drops them before the backend sees them).

@@ -1,7 +1,7 @@
 """What SNS sends: emails (a subscription's confirmation, a notification with SNS's footer) and the
 signed JSON envelope HTTP, SQS and email-json subscribers receive.
 
-Pure formatting, no I/O; wording from docs/aws-behaviour.md (SNS notifications). SNS sends email
+Pure formatting, no I/O; wording from docs/aws-behaviour.md, "SNS emails and envelopes". SNS sends email
 from "AWS Notifications <no-reply@sns.amazonaws.com>". Links point at `sns_url` (by default
 https://sns.<region>.amazonaws.com, as on AWS).
 """
