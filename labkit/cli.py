@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     start.set_defaults(func=_local_start)
     local.add_parser("status", help="is a local cloud running, and where").set_defaults(func=_local_status)
     local.add_parser("stop", help="stop the detached local cloud").set_defaults(func=_local_stop)
+    env = local.add_parser("env", help="print the export lines for your shell, the AWS CLI and Terraform "
+                                       "(eval \"$(labkit local env)\")")
+    env.add_argument("--region", default=None, help="default: LABKIT_REGION, AWS_REGION, else us-east-1")
+    env.set_defaults(func=_local_env)
     mail = local.add_parser("mail", help="list the emails the local cloud sent (its outbox)")
     mail.add_argument("--json", action="store_true", help="print them as JSON, with their bodies")
     mail.set_defaults(func=_local_mail)
@@ -76,6 +80,23 @@ def _local_start(args: argparse.Namespace) -> int:
     if not started:
         print(f"A local cloud is already running (pid {info.pid}).")
     print(f"AWS_ENDPOINT_URL={info.endpoint}")
+    return 0
+
+
+def _local_env(args: argparse.Namespace) -> int:
+    """The running local cloud's endpoint and its owner's credentials, as shell lines (started if need be)."""
+    import shlex
+
+    from .localcloud import lifecycle
+    from .localcloud.home import credentials
+
+    endpoint, _started = lifecycle.ensure_running()
+    region = LabConfig.resolve(target="local", region=args.region).region
+    variables = {"AWS_ENDPOINT_URL": endpoint, **credentials().environment(), "AWS_DEFAULT_REGION": region,
+                 "AWS_REGION": region}
+    for name, value in variables.items():
+        print(f"export {name}={shlex.quote(value)}")
+    print("unset AWS_SESSION_TOKEN AWS_PROFILE")  # either would take the place of the local cloud's keys
     return 0
 
 

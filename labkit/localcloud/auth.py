@@ -1,6 +1,7 @@
 """Who may call the local cloud: only requests signed (AWS Signature Version 4) with its owner's
-credentials. The signature is computed again with botocore's own signer (SigV4Auth, and S3's variants
-for S3 and its presigned URLs) over the request as it arrived, and compared.
+credentials. The signature is computed again with botocore's own signer (SigV4Auth, S3's variants for S3
+and its presigned URLs, and HmacV1 for the Signature Version 2 URLs boto3 presigns by default) over the
+request as it arrived, and compared.
 
 A request that fails gets the error AWS gives for that failure (`Refusal`, worded per protocol by
 `wire`), and nothing is done. The failures, in the order they are checked: no signature at all,
@@ -14,10 +15,10 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
+from botocore.auth import HmacV1QueryAuth, S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
+from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials as BotocoreCredentials
 
 from .home import Credentials
@@ -75,6 +76,8 @@ def verify(request: ArrivedRequest, owner: Credentials, now: datetime | None = N
         return _verify_header(request, authorization, owner, now)
     if any(name in query for name in _QUERY_PARAMETERS):
         return _verify_query(request, query, owner, now)
+    if {"AWSAccessKeyId", "Signature", "Expires"} <= query.keys():  # boto3's default presigned S3 URL (SigV2)
+        return _verify_query_v2(request, query, owner, now)
     raise Refusal(MISSING)
 
 
@@ -114,6 +117,40 @@ def _verify_query(request: ArrivedRequest, query: dict[str, str], owner: Credent
                                           if not pair.startswith("X-Amz-Signature="))
     _check_signature(signer, request, query["X-Amz-SignedHeaders"], signed_at, query["X-Amz-Signature"], unsigned_url)
     return scope
+
+
+def _verify_query_v2(request: ArrivedRequest, query: dict[str, str], owner: Credentials, now: datetime) -> Scope:
+    """An S3 URL presigned with Signature Version 2 (what boto3's generate_presigned_url makes by default)."""
+    scope = Scope(access_key_id=query["AWSAccessKeyId"], region="us-east-1", service="s3")
+    _check_identity(query.get("x-amz-security-token"), scope, owner)
+    try:
+        expires = datetime.fromtimestamp(int(query["Expires"]), timezone.utc)
+    except (ValueError, OverflowError):
+        raise Refusal(INCOMPLETE, {"authorization": request.url}) from None
+    if now > expires:
+        raise Refusal(URL_EXPIRED, {"X-Amz-Expires": query["Expires"], "Expires": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                    "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    headers = HTTPHeaders()
+    for name, value in request.headers.items():
+        if name in ("content-type", "content-md5") or name.startswith("x-amz-"):
+            headers[name] = value
+    signer = _PresignedV2(_botocore(owner), query["Expires"])
+    string_to_sign = signer.canonical_string(request.method, urlsplit(request.url), headers)
+    if not hmac.compare_digest(signer.sign_string(string_to_sign), query["Signature"]):
+        raise Refusal(BAD_SIGNATURE, {"SignatureProvided": query["Signature"], "StringToSign": string_to_sign,
+                                      "CanonicalRequest": ""})
+    return scope
+
+
+class _PresignedV2(HmacV1QueryAuth):
+    """botocore's SigV2 presigner, signing for the URL's own Expires (it stands where a Date header would)."""
+
+    def __init__(self, credentials: BotocoreCredentials, expires: str):
+        super().__init__(credentials)
+        self._expires_at = expires
+
+    def _get_date(self) -> str:
+        return self._expires_at
 
 
 def _scope(credential: str, authorization: str) -> Scope:

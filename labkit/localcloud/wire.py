@@ -107,6 +107,12 @@ def service_model(signing_name: str) -> ServiceModel | None:
         return None
 
 
+def query_compatible(signing_name: str) -> bool:
+    """A JSON service that answers with its former query protocol's error codes (CloudWatch)."""
+    model = service_model(signing_name)
+    return model is not None and "awsQueryCompatible" in model.metadata
+
+
 def protocol(signing_name: str, content_type: str = "") -> str:
     """json, query, ec2, rest-xml or rest-json: what the request speaks (CloudWatch takes JSON and query)."""
     model = service_model(signing_name)
@@ -130,8 +136,7 @@ def error_response(error: AwsError, signing_name: str, content_type: str = "", m
         body = {"__type": error.code, message_key: error.message, **error.fields}
         headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id),
                    ("x-amzn-ErrorType", error.code)]
-        model = service_model(signing_name)
-        if model is not None and "awsQueryCompatible" in model.metadata:  # CloudWatch: botocore reads this header
+        if query_compatible(signing_name):  # CloudWatch: botocore reads the code from this header
             headers.append(("x-amzn-query-error", f"{error.code};Sender"))
         return Response(status, headers, json.dumps(body).encode())
     if spoken == "ec2":
@@ -176,7 +181,8 @@ def refusal_error(refusal: auth.Refusal, signing_name: str, content_type: str = 
             auth.INCOMPLETE: AwsError("IncompleteSignature", _incomplete(details)),
             auth.BAD_SIGNATURE: AwsError("SignatureDoesNotMatch", _SIGNATURE_MISMATCH, 403),
         }.get(kind, AwsError("AuthFailure", "AWS was not able to validate the provided access credentials", 401))
-    json_protocol = spoken in ("json", "rest-json")
+    # A query-compatible JSON service (CloudWatch) keeps its query codes and statuses (botocore asks for them)
+    json_protocol = spoken in ("json", "rest-json") and not query_compatible(signing_name)
     status = 400 if json_protocol else 403
     if kind == auth.MISSING:
         return AwsError("MissingAuthenticationTokenException" if json_protocol else "MissingAuthenticationToken",

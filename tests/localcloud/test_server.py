@@ -125,3 +125,14 @@ def test_with_no_port_asked_for_a_taken_default_port_means_any_free_port(monkeyp
             assert local.server_port not in (0, lifecycle.DEFAULT_PORT)
         finally:
             local.server_close()
+
+
+def test_local_env_prints_what_a_shell_needs_to_be_the_owner(capsys, monkeypatch):
+    with server.InProcessServer() as cloud:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", cloud.endpoint)
+        assert main(["local", "env"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    exported = dict(line.removeprefix("export ").split("=", 1) for line in lines if line.startswith("export "))
+    assert exported == {"AWS_ENDPOINT_URL": cloud.endpoint, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+                        **cloud.credentials.environment()}
+    assert "unset AWS_SESSION_TOKEN AWS_PROFILE" in lines
