@@ -5,9 +5,11 @@ Standard library only: the notebooks' kernel reads these paths without loading t
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import secrets
+import shutil
 import string
 import time
 from dataclasses import dataclass
@@ -80,6 +82,30 @@ def _read_credentials(path: Path) -> Credentials:
         except (ValueError, KeyError):
             time.sleep(0.01)
     raise ValueError(f"{path} is not a labkit credentials file: remove it and start the local cloud again")
+
+
+def process_directory(name: str) -> Path:
+    """This process's own folder of `name` in the home (owner-only), made now and removed at exit; the
+    folders of processes that are gone (a local cloud ended with kill -9) are removed first."""
+    parent = labkit_home() / name
+    parent.mkdir(mode=0o700, exist_ok=True)
+    for folder in parent.iterdir():
+        if folder.name.isdigit() and int(folder.name) != os.getpid() and not _alive(int(folder.name)):
+            shutil.rmtree(folder, ignore_errors=True)
+    mine = parent / str(os.getpid())
+    mine.mkdir(mode=0o700, exist_ok=True)
+    atexit.register(shutil.rmtree, mine, True)
+    return mine
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def user_id() -> int | None:

@@ -7,6 +7,7 @@ computed in plain Python over the generated records; plus Athena's failures.
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 import time
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
@@ -509,3 +510,42 @@ def test_describe_and_drop(cursor):
     cursor.execute("DROP TABLE dropped")
     with pytest.raises(OperationalError, match="TABLE_NOT_FOUND"):
         cursor.execute("SELECT * FROM dropped")
+
+
+# --- only what Athena runs: no way from the SQL to the file system or the engine's settings ----------------
+
+SECRET_FILE = Path("/etc/hostname")
+
+
+@pytest.mark.parametrize("sql, refusal", [
+    (f"SELECT content FROM read_text('{SECRET_FILE}')", "mismatched input '('"),
+    (f"SELECT * FROM read_csv('{SECRET_FILE}')", "mismatched input '('"),
+    ("SELECT * FROM read_blob('/root/*')", "mismatched input '('"),
+    ("SELECT * FROM duckdb_settings()", "mismatched input '('"),
+    (f"SELECT * FROM '{SECRET_FILE}'", "mismatched input"),
+    (f"SELECT read_csv('{SECRET_FILE}')", "FUNCTION_NOT_FOUND: line 1:8: Function 'read_csv' not registered"),
+    ("SELECT current_setting('memory_limit')", "FUNCTION_NOT_FOUND: line 1:8: Function 'current_setting' not registered"),
+    ("SELECT getenv('HOME')", "FUNCTION_NOT_FOUND: line 1:8: Function 'getenv' not registered"),
+    ("SELECT count(*) FROM vpc_flow_logs WHERE srcaddr IN (SELECT content FROM read_text('/etc/passwd'))",
+     "mismatched input '('"),
+    ("COPY (SELECT 1) TO '/tmp/labkit-athena-copy.csv'", "mismatched input 'COPY'"),
+    ("ATTACH '/tmp/labkit-athena.db'", "mismatched input 'ATTACH'"),
+    ("INSTALL httpfs", "mismatched input 'INSTALL'"),
+    ("LOAD httpfs", "mismatched input 'LOAD'"),
+    ("SET memory_limit = '20GB'", "mismatched input 'SET'"),
+    ("PRAGMA memory_limit = '20GB'", "mismatched input 'PRAGMA'"),
+    ("SELECT 1; SELECT 2", "Only one sql statement is allowed"),
+])
+def test_duckdb_only_sql_fails_as_athena_fails_it(cursor, sql, refusal):
+    with pytest.raises(DatabaseError) as raised:
+        cursor.execute(sql)
+    assert refusal in str(raised.value)
+    assert not Path("/tmp/labkit-athena-copy.csv").exists() and not Path("/tmp/labkit-athena.db").exists()
+    assert _all(cursor, "SELECT count(*) FROM vpc_flow_logs") == [(len(ROWS),)]
+
+
+def test_the_engine_reads_no_file_but_the_tables_own(cursor, athena_env):
+    """Even a table whose LOCATION holds S3 objects reads them as data, never a path of the machine."""
+    athena_env.put_object(Bucket=BUCKET, Key="paths/p.log", Body=f"{SECRET_FILE}\n".encode())
+    cursor.execute(f"CREATE EXTERNAL TABLE paths (p string) LOCATION 's3://{BUCKET}/paths/'")
+    assert _all(cursor, "SELECT p FROM paths") == [(str(SECRET_FILE),)]

@@ -14,7 +14,7 @@ from labkit.localcloud.athena.catalog import Table
 from labkit.localcloud.athena.ddl import (PARQUET_SERDE, AddPartitions, AthenaSyntaxError, CreateTable, Describe,
                                          DropDatabase, DropPartitions, Query, RepairTable, ShowTables, TableRef,
                                          parse_statement)
-from labkit.localcloud.athena.projection import projected_partitions
+from labkit.localcloud.athena.projection import MAX_PARTITIONS, Condition, column_values, partitions
 from labkit.localcloud.athena.results import csv_text, java_double, value_text, ResultColumn
 
 PROJECTION_DDL = """
@@ -86,9 +86,13 @@ def _projection_table() -> Table:
                  create.storage.serde, create.storage.serde_parameters, create.properties)
 
 
+def _all_partitions(table: Table, now: datetime, conditions: list[Condition] = ()) -> list:
+    return list(partitions(table, column_values(table, list(conditions), now)))
+
+
 def test_projection_enumerates_enum_times_dates_up_to_now_with_the_template():
     now = datetime(2021, 1, 3, 12, tzinfo=timezone.utc)
-    partitions = projected_partitions(_projection_table(), now)
+    partitions = _all_partitions(_projection_table(), now)
     assert [p.values for p in partitions] == [("us-east-1", "2021/01/01"), ("us-east-1", "2021/01/02"),
                                               ("us-east-1", "2021/01/03"), ("eu-west-1", "2021/01/01"),
                                               ("eu-west-1", "2021/01/02"), ("eu-west-1", "2021/01/03")]
@@ -100,15 +104,69 @@ def test_projection_integer_with_digits_and_relative_now_and_hive_default_locati
                   {"projection.enabled": "true", "projection.date.type": "date",
                    "projection.date.range": "NOW-1DAYS,NOW", "projection.date.format": "yyyy-MM-dd",
                    "projection.hour.type": "integer", "projection.hour.range": "0,23", "projection.hour.digits": "2"})
-    partitions = projected_partitions(table, datetime(2024, 3, 1, 5, tzinfo=timezone.utc))
+    partitions = _all_partitions(table, datetime(2024, 3, 1, 5, tzinfo=timezone.utc))
     assert len(partitions) == 2 * 24
     assert partitions[0].values == ("2024-02-29", "00")
     assert partitions[-1].location == "s3://b/logs/date=2024-03-01/hour=23/"
 
 
-def _column(name: str):
+def _column(name: str, kind: str = "string"):
     from labkit.localcloud.athena.ddl import Column
-    return Column(name, "string")
+    return Column(name, kind)
+
+
+def _bootstrap_like(kind: str = "string") -> Table:
+    """Accounts x regions x days x hours, as awslabs' security-analytics bootstrap projects flow logs."""
+    return Table("db", "vpcflow", (), (_column("accountid"), _column("region"), _column("date"),
+                                       _column("hour", kind)), "s3://b/AWSLogs/", "", {},
+                 {"projection.enabled": "true", "projection.accountid.type": "enum",
+                  "projection.accountid.values": "111111111111,222222222222",
+                  "projection.region.type": "enum", "projection.region.values": "us-east-1,eu-west-1,ap-south-1",
+                  "projection.date.type": "date", "projection.date.range": "2020/01/01,NOW",
+                  "projection.date.format": "yyyy/MM/dd", "projection.date.interval.unit": "DAYS",
+                  "projection.hour.type": "integer", "projection.hour.range": "0,23", "projection.hour.digits": "2",
+                  "storage.location.template": "s3://b/AWSLogs/${accountid}/vpcflowlogs/${region}/${date}/${hour}"})
+
+
+NOW = datetime(2024, 3, 1, 5, tzinfo=timezone.utc)
+
+
+def test_projection_counts_before_making_and_refuses_more_than_athenas_limit():
+    too_many = Table("db", "t", (), (_column("n", "int"),), "s3://b/", "", {}, {
+        "projection.enabled": "true", "projection.n.type": "integer", "projection.n.range": f"1,{MAX_PARTITIONS + 1}"})
+    with pytest.raises(Exception, match=rf"HIVE_EXCEEDED_PARTITION_LIMIT: Query over table 'db.t' can potentially "
+                                        rf"read more than {MAX_PARTITIONS} partitions"):
+        column_values(too_many, [], NOW)
+    # the same table, narrowed by the query, is fine: and its values are made one at a time
+    values = column_values(too_many, [Condition("n", ">=", ("10",)), Condition("n", "<", ("13",))], NOW)
+    assert [p.values for p in partitions(too_many, values)] == [("10",), ("11",), ("12",)]
+    assert len(column_values(_bootstrap_like(), [], NOW)[2]) == 1522  # 2020-01-01 to 2024-03-01, never made
+
+
+@pytest.mark.parametrize("conditions, expected", [
+    ([Condition("date", "=", ("2024/02/29",)), Condition("region", "=", ("eu-west-1",))], 2 * 1 * 1 * 24),
+    ([Condition("date", ">=", ("2024/02/28",)), Condition("accountid", "=", ("111111111111", "999"))], 1 * 3 * 3 * 24),
+    ([Condition("date", "=", ("2019/12/31",))], 0),  # before the range
+    ([Condition("date", "=", ("2024-02-29",))], 0),  # not the format: no such partition
+    ([Condition("hour", "=", ("7",))], 0),  # a string column: '7' is not '07'
+    ([Condition("hour", "=", ("07",)), Condition("date", "<", ("2020/01/03",))], 2 * 3 * 3 * 1),
+])
+def test_the_querys_conditions_narrow_the_projected_values(conditions, expected):
+    assert len(_all_partitions(_bootstrap_like(), NOW, conditions)) == expected
+
+
+def test_an_integer_column_is_narrowed_by_numeric_ranges():
+    values = column_values(_bootstrap_like("int"), [Condition("hour", ">", ("21",))], NOW)
+    assert list(values[3]) == ["22", "23"]
+    assert list(column_values(_bootstrap_like("int"), [Condition("hour", "=", ("7",))], NOW)[3]) == ["07"]
+
+
+def test_an_injected_column_takes_the_querys_values_and_needs_them():
+    table = Table("db", "t", (), (_column("account"),), "s3://b/", "", {},
+                  {"projection.enabled": "true", "projection.account.type": "injected"})
+    assert [p.values for p in _all_partitions(table, NOW, [Condition("account", "=", ("1", "2"))])] == [("1",), ("2",)]
+    with pytest.raises(Exception, match="CONSTRAINT_VIOLATION: For the injected projected partition column account"):
+        column_values(table, [], NOW)
 
 
 @pytest.fixture(scope="module")

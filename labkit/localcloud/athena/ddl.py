@@ -15,7 +15,10 @@ from typing import ClassVar
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, SqlglotError
+from sqlglot.tokens import TokenType
+
+from . import dialect
 
 TEXT_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 TEXT_INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
@@ -195,6 +198,8 @@ _DESCRIBE = re.compile(rf"(?:DESCRIBE|DESC)\s+(?:EXTENDED\s+|FORMATTED\s+)?{_TAB
 
 def parse_statement(text: str) -> Statement:
     """The one statement in `text` (a trailing `;` and comments are fine)."""
+    if _statement_count(text) > 1:
+        raise AthenaSyntaxError(f"Only one sql statement is allowed. Got: {text.strip()}")
     sql = _strip(text)
     if not sql:
         raise AthenaSyntaxError("line 1:1: mismatched input '<EOF>'. Expecting: 'ALTER', 'CREATE', 'DESCRIBE', "
@@ -212,6 +217,14 @@ def parse_statement(text: str) -> Statement:
             return build(match)
     raise AthenaSyntaxError(f"line 1:1: mismatched input '{sql.split(None, 1)[0]}'. Expecting: 'ALTER', 'CREATE', "
                             "'DESCRIBE', 'DROP', 'MSCK', 'SHOW', <query>")
+
+
+def _statement_count(text: str) -> int:
+    try:
+        tokens = sqlglot.tokenize(text, read="athena")
+    except SqlglotError:
+        return 1
+    return sum(1 for token, after in zip(tokens, tokens[1:]) if token.token_type == TokenType.SEMICOLON) + 1
 
 
 def table_ref(text: str) -> TableRef:
@@ -298,6 +311,8 @@ def _parse_query(text: str) -> exp.Expression:
     tree = _parse(text, keep_positions=True)
     if not isinstance(tree, exp.Query):
         raise AthenaSyntaxError("line 1:1: mismatched input. Expecting: <query>")
+    if refusal := dialect.trino_syntax_error(tree, text):
+        raise AthenaSyntaxError(refusal)
     return tree
 
 

@@ -12,12 +12,16 @@ wrong or leaves out is rewritten here, each in a named function:
   (`typed_twins`);
 - `rewrite_joda_formats`: `format_datetime` and `parse_datetime` take Joda-Time patterns
   (`yyyy-MM-dd HH:mm`), which DuckDB's strftime/strptime codes replace;
+- `unroll_recursion_like_trino`: a recursive WITH stops at Trino's depth limit of 10, with its error;
 - `rewrite_ip_addresses`: `CAST(x AS IPADDRESS)`, `IPADDRESS '10.0.0.0'` and `contains(cidr, ip)` (which
   sqlglot turns into ARRAY_CONTAINS) become comparisons of 128-bit numbers (IPv4 as IPv4-mapped IPv6,
   as Trino stores them), through the `ip_number`/`ip_in_cidr` macros; text that is no address fails
   the query as in Trino;
 - `install`: DuckDB macros and functions for what DuckDB lacks (`to_iso8601`, the IP functions), and
   the session settings Athena implies (UTC).
+What DuckDB runs but Trino refuses never reaches DuckDB: `trino_syntax_error` (a table function or a
+file name where Trino takes a table) and `unknown_function` (a name Trino has no function for, such as
+DuckDB's read_csv or current_setting).
 """
 
 from __future__ import annotations
@@ -25,11 +29,15 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+from sqlglot.tokens import TokenType
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
+
+from .trino_functions import TRINO_FUNCTIONS
 
 # IPv4 a.b.c.d is ::ffff:a.b.c.d in Trino's IPADDRESS type.
 _IPV4_MAPPED_BASE = 0xFFFF_0000_0000
@@ -108,6 +116,49 @@ def install(connection: Any) -> None:
         connection.execute(macro)
 
 
+def trino_syntax_error(tree: exp.Expression, text: str) -> str | None:
+    """Trino's syntax error for what DuckDB reads in FROM but Trino does not: a function call
+    (`read_text('/etc/passwd')`, `duckdb_settings()`) or a quoted file name (`'data.csv'`)."""
+    for table in tree.find_all(exp.Table):
+        source = table.this
+        if isinstance(source, exp.Identifier) and text[source.meta.get("start", 0):][:1] != "'":
+            continue
+        if isinstance(source, exp.Func):
+            name = source.name if isinstance(source, exp.Anonymous) else source.sql_names()[0]
+            at = text.find("(", max(0, text.lower().find(name.lower())))
+            return f"{line_column(text, at)}: mismatched input '('. Expecting: ',', 'JOIN', 'WHERE', <EOF>"
+        start = source.meta.get("start", 0)
+        token = text[start:source.meta.get("end", start) + 1]
+        return f"{line_column(text, start)}: mismatched input '{token}'. Expecting: '(', 'LATERAL', 'UNNEST', <identifier>"
+    return None
+
+
+def unknown_function(tree: exp.Expression, text: str) -> tuple[str, str] | None:
+    """The first function the query calls that Trino does not have, and where (`line 1:8`), if any."""
+    aliases = {alias.name.lower() for alias in tree.find_all(exp.TableAlias)}
+    aliases |= {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    try:
+        tokens = sqlglot.tokenize(text, read="athena")
+    except SqlglotError:
+        return None
+    for before, token, after in zip([None, *tokens], tokens, tokens[1:]):
+        if token.token_type != TokenType.VAR or after.token_type != TokenType.L_PAREN:
+            continue
+        if before is not None and before.token_type in (TokenType.DOT, TokenType.ALIAS):
+            continue
+        name = token.text.lower()
+        if name not in TRINO_FUNCTIONS and name not in aliases:
+            return token.text, line_column(text, token.start)
+    return None
+
+
+def line_column(text: str, offset: int) -> str:
+    """`line L:C` of an offset in the query text (Trino counts from 1)."""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"line {line}:{column}"
+
+
 def _canonical_ip(text: str) -> str:
     address = ipaddress.ip_address(text)
     mapped = getattr(address, "ipv4_mapped", None)
@@ -135,6 +186,7 @@ def to_duckdb(tree: exp.Expression, tables: dict[str, dict[str, str]] | None = N
     tree = cast_text_to_integers_like_trino(tree, twins)
     tree = rewrite_joda_formats(tree)
     tree = rewrite_ip_addresses(tree)
+    tree = unroll_recursion_like_trino(tree)
     if isinstance(tree, exp.Query):
         name_output_columns(tree)
     return tree.sql(dialect="duckdb")
@@ -262,6 +314,54 @@ def joda_to_strftime(pattern: str) -> str:
             codes.append("%%" if char == "%" else char)
             at += 1
     return "".join(codes)
+
+
+# Trino's max_recursion_depth, which Athena keeps at its default.
+MAX_RECURSION_DEPTH = 10
+
+
+def unroll_recursion_like_trino(tree: exp.Expression) -> exp.Expression:
+    """`WITH RECURSIVE t AS (anchor UNION ALL step)` as Trino runs it: unrolled to its recursion limit,
+    10 levels, and failing if an 11th level would have rows ("Recursion depth limit exceeded"), where
+    DuckDB would recurse until its memory runs out."""
+    for with_ in list(tree.find_all(exp.With)):
+        if not with_.args.get("recursive"):
+            continue
+        unrolled = []
+        for cte in with_.expressions:
+            name = cte.alias_or_name
+            body = cte.this
+            if not (isinstance(body, exp.Union) and _reads(body.expression, name)):
+                unrolled.append(cte)
+                continue
+            columns = [column.copy() for column in cte.args["alias"].columns]
+            levels = [f"{name}__{level}" for level in range(1, MAX_RECURSION_DEPTH + 2)]
+            unrolled.append(_cte(levels[0], columns, body.this.copy()))
+            for previous, level in zip(levels, levels[1:]):
+                step = body.expression.copy()
+                for table in step.find_all(exp.Table):
+                    if table.name == name and not table.db:
+                        table.set("this", exp.to_identifier(previous))
+                unrolled.append(_cte(level, columns, step))
+            too_deep = exp.select("*").from_(levels[-1]).where(exp.Is(this=exp.Anonymous(this="error", expressions=[
+                exp.Literal.string(f"Recursion depth limit exceeded ({MAX_RECURSION_DEPTH}). Use 'max_recursion_depth' "
+                                   f"session property to modify the limit.")]), expression=exp.Null()))
+            union: exp.Expression = exp.select("*").from_(levels[0])
+            for level in levels[1:-1]:
+                union = exp.union(union, exp.select("*").from_(level), distinct=False)
+            unrolled.append(_cte(name, columns, exp.union(union, too_deep, distinct=False)))
+        with_.set("expressions", unrolled)
+        with_.set("recursive", False)
+    return tree
+
+
+def _reads(query: exp.Expression, name: str) -> bool:
+    return any(table.name == name and not table.db for table in query.find_all(exp.Table))
+
+
+def _cte(name: str, columns: list[exp.Identifier], query: exp.Expression) -> exp.CTE:
+    return exp.CTE(this=query, alias=exp.TableAlias(this=exp.to_identifier(name),
+                                                     columns=[column.copy() for column in columns]))
 
 
 def rewrite_ip_addresses(tree: exp.Expression) -> exp.Expression:

@@ -7,14 +7,14 @@ Results go where Athena puts them: `{OutputLocation}/{QueryExecutionId}.csv` for
 for DDL and utility statements, each with its `.metadata` companion. Athena's `.metadata` format is
 proprietary and undocumented; here it holds the ColumnInfo as JSON (no client reads it).
 
-All executions share one in-memory DuckDB database (UTC, the Trino functions of `dialect`), each
-with its own cursor, so a running query can be interrupted.
+Each execution runs in a DuckDB database of its own (`sandboxed_database`: UTC, the Trino functions of
+`dialect`, capped memory, no file but the S3 objects), so it can be interrupted, and its memory is
+freed when it ends.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 import time
 import uuid
@@ -26,6 +26,8 @@ import duckdb
 from moto.backends import get_backend
 from moto.core.base_backend import BackendDict, BaseBackend
 
+from ..home import process_directory
+from ..s3.storage import storage_directory
 from . import dialect
 from .catalog import CatalogError, GlueCatalog
 from .ddl import AthenaSyntaxError, Query, Statement, parse_statement
@@ -36,8 +38,12 @@ from .utility import run_utility
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"
 ENGINE_VERSION = {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"}
-# DuckDB's share of the local cloud: its working memory, spilling to disk beyond it.
-DUCKDB_MEMORY_LIMIT = "256MB"
+# What one query may take of the local cloud: DuckDB's working memory, spilling to disk beyond it up to a
+# limit (then the query fails, as Athena's do when they exhaust their resources), and its threads.
+QUERY_MEMORY_LIMIT = "256MB"
+QUERY_SPILL_LIMIT = "2GB"
+QUERY_THREADS = 2
+QUERY_TIMEOUT_S = 30 * 60.0  # Athena's default DML query timeout
 CONCURRENT_QUERIES = 2
 
 
@@ -164,7 +170,10 @@ class AthenaEngine(BaseBackend):
             if execution.state != QUEUED:
                 return
             execution.state, execution.started = RUNNING, time.time()
-            cursor = execution.cursor = _database().cursor()
+            cursor = execution.cursor = sandboxed_database()
+        timer = threading.Timer(QUERY_TIMEOUT_S, cursor.interrupt)  # Athena's limit on a query's time
+        timer.daemon = True
+        timer.start()
         try:
             outcome = self._execute(execution, cursor)
             self._write_results(execution, outcome)
@@ -172,12 +181,17 @@ class AthenaEngine(BaseBackend):
         except ScanLimitExceeded as limit:
             self._finish(execution, CANCELLED, "Bytes scanned limit was exceeded", Outcome(data_scanned=limit.cutoff))
         except duckdb.InterruptException:
-            self._finish(execution, CANCELLED)
+            if timer.is_alive():  # stopped (StopQueryExecution)
+                self._finish(execution, CANCELLED)
+            else:
+                self._finish(execution, FAILED, f"Query exhausted resources at this scale factor: it ran longer "
+                                                 f"than {QUERY_TIMEOUT_S / 60:.0f} minutes")
         except (QueryFailed, CatalogError) as failure:
             self._finish(execution, FAILED, failure.message)
         except Exception as error:  # a local-cloud bug fails the query, not the local cloud
             self._finish(execution, FAILED, f"GENERIC_INTERNAL_ERROR: {type(error).__name__}: {error}")
         finally:
+            timer.cancel()
             cursor.close()
 
     def _execute(self, execution: QueryExecution, cursor: Any) -> Outcome:
@@ -250,20 +264,31 @@ _database_lock = threading.Lock()
 _shared: dict[str, Any] = {}
 
 
-def _database() -> Any:
-    """The process's DuckDB database for Athena queries, made on first use."""
+def sandboxed_database() -> Any:
+    """A DuckDB database of its own for one query execution: its memory, threads and spill space capped
+    (closing it frees them all), no extension loaded, and no file reachable but the S3 object bodies
+    (`enable_external_access` off, `allowed_directories`), with the settings locked against the SQL."""
+    spill = _spill_directory()
+    database = duckdb.connect(config={
+        "memory_limit": QUERY_MEMORY_LIMIT, "threads": QUERY_THREADS, "temp_directory": str(spill),
+        "max_temp_directory_size": QUERY_SPILL_LIMIT, "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        # Hive's text semantics cast each string field after reading (`-` in an int column is
+        # NULL); DuckDB would push the cast into the CSV reader, which then fails on `-`.
+        "disabled_optimizers": "type_pushdown",
+    })
+    dialect.install(database)
+    database.execute("SET allowed_directories = ?", [[f"{storage_directory()}/", f"{spill}/"]])
+    database.execute("SET enable_external_access = false")
+    database.execute("SET lock_configuration = true")
+    return database
+
+
+def _spill_directory() -> Any:
     with _database_lock:
-        if "database" not in _shared:
-            database = duckdb.connect(config={
-                "memory_limit": DUCKDB_MEMORY_LIMIT,
-                "temp_directory": tempfile.mkdtemp(prefix="labkit-athena-"),
-                # Hive's text semantics cast each string field after reading (`-` in an int column is
-                # NULL); DuckDB would push the cast into the CSV reader, which then fails on `-`.
-                "disabled_optimizers": "type_pushdown",
-            })
-            dialect.install(database)
-            _shared["database"] = database
-        return _shared["database"]
+        if "spill" not in _shared:
+            _shared["spill"] = process_directory("athena-spill")
+        return _shared["spill"]
 
 
 def _workers() -> ThreadPoolExecutor:

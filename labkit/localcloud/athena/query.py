@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 import duckdb
@@ -22,12 +23,15 @@ from sqlglot import exp
 from . import dialect
 from .catalog import GlueCatalog, Partition, Table
 from .ddl import Query
-from .projection import projected_partitions
+from . import projection
 from .results import ResultColumn, value_text
 from .scan import PartitionFiles, S3Listing, absent_parquet_columns, duckdb_type, parquet_column_sizes, quote, \
     relation_sql, table_files
 
 FETCH_ROWS = 10_000
+# The result rows the local cloud keeps for GetQueryResults (Athena keeps them in S3; the lab's are small).
+MAX_RESULT_CHARACTERS = 128 * 1024 * 1024
+EXHAUSTED = "EXCEEDED_MEMORY_LIMIT: Query exhausted resources at this scale factor"
 
 
 class QueryFailed(Exception):
@@ -64,11 +68,13 @@ class _TableScan:
 
 def run_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any, listing: S3Listing,
               cutoff: int | None) -> Outcome:
+    if unknown := dialect.unknown_function(query.tree, query.text):
+        name, where = unknown
+        raise QueryFailed(f"FUNCTION_NOT_FOUND: {where}: Function '{name}' not registered")
     tree = query.tree.copy()
     scans = _resolve_tables(tree, catalog, database, query.text)
     for scan in scans.values():
-        scan.files = table_files(scan.table, _chosen_partitions(scan.table, tree, catalog, cursor, len(scans)),
-                                 listing)
+        scan.files = _files(scan.table, tree, catalog, cursor, listing, len(scans))
     scanned = sum(_bytes_scanned(scan, tree, cursor) for scan in scans.values())
     if cutoff is not None and scanned > cutoff:
         raise ScanLimitExceeded(cutoff)
@@ -78,9 +84,13 @@ def run_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any,
     try:
         result = cursor.execute(dialect.to_duckdb(tree, {scan.view: scan.table.column_types for scan in scans.values()}))
         columns = [ResultColumn.from_duckdb(name, kind) for name, kind, *_ in result.description]
-        rows = []
+        rows, size = [], 0
         while batch := result.fetchmany(FETCH_ROWS):
-            rows.extend([value_text(v) for v in row] for row in batch)
+            texts = [[value_text(v) for v in row] for row in batch]
+            size += sum(len(text) for row in texts for text in row if text)
+            if size > MAX_RESULT_CHARACTERS:  # the rows are held for GetQueryResults: bounded, as the engine is
+                raise QueryFailed(EXHAUSTED)
+            rows.extend(texts)
     except duckdb.InterruptException:
         raise
     except duckdb.Error as error:
@@ -112,20 +122,31 @@ def _resolve_tables(tree: exp.Expression, catalog: GlueCatalog, database: str, t
     return scans
 
 
-def _chosen_partitions(table: Table, tree: exp.Expression, catalog: GlueCatalog, cursor: Any,
-                       table_count: int) -> list[Partition] | None:
-    """The partitions to read (None: the table is not partitioned, read all of LOCATION)."""
+def _files(table: Table, tree: exp.Expression, catalog: GlueCatalog, cursor: Any, listing: S3Listing,
+           table_count: int) -> list[PartitionFiles]:
+    """The objects the query reads: all of LOCATION for a table without partitions; else those of the
+    partitions (registered, or projected) that have objects and that the WHERE conditions on partition
+    columns allow."""
     if not table.partition_keys:
-        return None
-    partitions = projected_partitions(table) if table.projected else catalog.partitions(table)
+        return table_files(table, None, listing)
     conditions = _partition_conditions(tree, table) if table_count == 1 else []
-    if not conditions or not partitions:
-        return partitions
+    if table.projected:
+        candidates: Iterable[Partition] = projection.partitions(
+            table, projection.column_values(table, _projection_conditions(conditions, table, cursor)))
+    else:
+        candidates = catalog.partitions(table)
+    files = table_files(table, candidates, listing)
+    return _pruned(files, conditions, table, cursor) if conditions and files else files
+
+
+def _pruned(files: list[PartitionFiles], conditions: list[exp.Expression], table: Table,
+            cursor: Any) -> list[PartitionFiles]:
+    """The partitions whose values meet the conditions, decided by DuckDB over their typed values."""
     keys = table.partition_keys
     cursor.execute("CREATE OR REPLACE TEMP TABLE athena_partitions ("
                    + ", ".join(f"{quote(k.name)} {duckdb_type(k.type)}" for k in keys) + ", athena_index INTEGER)")
     cursor.executemany(f"INSERT INTO athena_partitions VALUES ({', '.join('?' * (len(keys) + 1))})",
-                       [[*p.values, i] for i, p in enumerate(partitions)])
+                       [[*f.partition.values, i] for i, f in enumerate(files)])
     # Transpiled as a query over typed partition columns, so that the conditions mean what they mean
     # in the query itself (`hour / 2` of an int partition column divides as integers).
     pruning = exp.select("athena_index").from_("athena_partitions").where(exp.and_(*conditions))
@@ -133,8 +154,50 @@ def _chosen_partitions(table: Table, tree: exp.Expression, catalog: GlueCatalog,
         sql = dialect.to_duckdb(pruning, {"athena_partitions": {k.name: k.type for k in keys}})
         chosen = cursor.execute(sql).fetchall()
     except (duckdb.Error, dialect.UnsupportedSql):  # the query itself will report the problem
-        return partitions
-    return [partitions[i] for (i,) in sorted(chosen)]
+        return files
+    return [files[i] for (i,) in sorted(chosen)]
+
+
+_COMPARISONS = {exp.EQ: "=", exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<="}
+_MIRRORED = {"=": "=", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
+
+
+def _projection_conditions(conditions: list[exp.Expression], table: Table, cursor: Any) -> list[projection.Condition]:
+    """The conditions that narrow a projected column's values: the column compared (=, <, <=, >, >=, IN,
+    BETWEEN) with values that need no column, worked out by DuckDB (`date_format(current_date, ...)`)."""
+    types = {k.name: k.type for k in table.partition_keys}
+    found = []
+    for condition in conditions:
+        if isinstance(condition, exp.Between) and isinstance(condition.this, exp.Column):
+            found += [(condition.this, ">=", [condition.args["low"]]), (condition.this, "<=", [condition.args["high"]])]
+        elif isinstance(condition, exp.In) and isinstance(condition.this, exp.Column) and condition.expressions:
+            found.append((condition.this, "=", condition.expressions))
+        elif type(condition) in _COMPARISONS:
+            op = _COMPARISONS[type(condition)]
+            if isinstance(condition.this, exp.Column):
+                found.append((condition.this, op, [condition.expression]))
+            elif isinstance(condition.expression, exp.Column):
+                found.append((condition.expression, _MIRRORED[op], [condition.this]))
+    narrowing = []
+    for column, op, values in found:
+        texts = [_constant_text(value, types[column.name], cursor) for value in values]
+        if all(text is not None for text in texts):
+            narrowing.append(projection.Condition(column.name, op, tuple(texts)))  # type: ignore[arg-type]
+    return narrowing
+
+
+def _constant_text(value: exp.Expression, hive_type: str, cursor: Any) -> str | None:
+    """A value without columns as the partition column's text (None: not a constant, or not workable)."""
+    if value.find(exp.Column):
+        return None
+    if isinstance(value, exp.Literal):
+        return value.this
+    try:
+        sql = dialect.to_duckdb(exp.select(exp.cast(value.copy(), exp.DataType.build(duckdb_type(hive_type)))))
+        (answer,), = cursor.execute(sql).fetchall()
+    except (duckdb.Error, dialect.UnsupportedSql, ValueError):
+        return None
+    return None if answer is None else str(answer)
 
 
 def _partition_conditions(tree: exp.Expression, table: Table) -> list[exp.Expression]:
@@ -192,8 +255,12 @@ def athena_error(error: duckdb.Error, query: Query) -> str:
     if match := _MISSING_FUNCTION.search(message):
         name = match.group(1)
         found = re.search(rf"\b{re.escape(name)}\s*\(", query.text, re.IGNORECASE)
-        where = _line_column(query.text, found.start()) if found else "line 1:1"
+        where = dialect.line_column(query.text, found.start()) if found else "line 1:1"
         return f"FUNCTION_NOT_FOUND: {where}: Function '{name}' not registered"
+    if isinstance(error, duckdb.OutOfMemoryException):  # over the query's memory and spill limits
+        return EXHAUSTED
+    if "Recursion depth limit exceeded" in first_line:  # raised by the dialect's unrolled recursion
+        return "NOT_SUPPORTED: " + first_line.split(": ", 1)[-1]
     if first_line.startswith("Invalid Input Error: Cannot cast "):  # raised by the dialect's casts
         return "INVALID_CAST_ARGUMENT: " + first_line.split(": ", 1)[-1]
     if "Division by zero" in first_line:
@@ -212,10 +279,4 @@ def _position(text: str, node: exp.Expression | None) -> str:
     if node is None:
         return "line 1:1"
     starts = [i.meta["start"] for i in node.find_all(exp.Identifier) if "start" in i.meta]
-    return _line_column(text, min(starts)) if starts else "line 1:1"
-
-
-def _line_column(text: str, offset: int) -> str:
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return f"line {line}:{column}"
+    return dialect.line_column(text, min(starts)) if starts else "line 1:1"

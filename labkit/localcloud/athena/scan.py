@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 
 import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,12 +79,13 @@ class PartitionFiles:
     objects: list[S3Object]
 
 
-def table_files(table: Table, partitions: list[Partition] | None, listing: S3Listing) -> list[PartitionFiles]:
-    """The objects the query reads: under LOCATION, or under each (chosen) partition's location."""
+def table_files(table: Table, partitions: Iterable[Partition] | None, listing: S3Listing) -> list[PartitionFiles]:
+    """The objects under LOCATION, or under each partition's location: the partitions with objects only
+    (the partitions are looked at one at a time, so an iterator of millions costs no memory)."""
     if partitions is None:
         return [PartitionFiles(None, listing.objects_under(table.location))]
-    chosen = [PartitionFiles(p, listing.objects_under(p.location)) for p in partitions]
-    return [files for files in chosen if files.objects]
+    found = (PartitionFiles(p, listing.objects_under(p.location)) for p in partitions)
+    return [files for files in found if files.objects]
 
 
 def relation_sql(table: Table, files: list[PartitionFiles], absent: frozenset[str] = frozenset()) -> str:

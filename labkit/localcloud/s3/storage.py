@@ -3,7 +3,8 @@
 moto keeps each object body in a `SpooledTemporaryFile`: in memory up to 5 MB, then in an unnamed
 file. Athena over ten million flow records would then hold gigabytes in the server process, and
 DuckDB could only read a body after copying it out. Here every body lives in a file of its own
-under one directory per local-cloud process (removed when the process exits), and `object_path`
+under one directory per local-cloud process, in LABKIT_HOME (removed when the process exits, or by the
+next local cloud if it was killed), and `object_path`
 gives DuckDB that path. moto's own code is unchanged: it reads, writes, hashes and closes the body
 through the same file methods, so GetObject, ListObjectsV2, DeleteObjects and versioning behave as
 before. A body's file is deleted when moto closes it (object deleted or overwritten) or when the
@@ -12,16 +13,16 @@ key object is garbage-collected.
 
 from __future__ import annotations
 
-import atexit
 import io
 import os
-import shutil
 import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 from moto.s3.models import FakeKey
+
+from ..home import process_directory
 
 _directory: Path | None = None
 _directory_lock = threading.Lock()
@@ -55,12 +56,12 @@ class ObjectFile(io.FileIO):
 
 
 def storage_directory() -> Path:
-    """This process's directory of object bodies, created on first use and removed at exit."""
+    """This process's directory of object bodies (in LABKIT_HOME, owner-only), created on first use and
+    removed at exit."""
     global _directory
     with _directory_lock:
         if _directory is None:
-            _directory = Path(tempfile.mkdtemp(prefix=f"labkit-s3-{os.getpid()}-"))
-            atexit.register(shutil.rmtree, _directory, True)
+            _directory = process_directory("s3-objects")
         return _directory
 
 

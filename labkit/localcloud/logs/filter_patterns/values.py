@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import re2
+
 from .errors import INVALID_PATTERN, InvalidFilterPattern
 
 NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
@@ -58,14 +60,14 @@ class TextLiteral:
     """A bare word or quoted string; `*` matches any run of characters."""
 
     text: str
-    _glob: re.Pattern[str] | None = field(default=None, compare=False)
+    _glob: re2._Regexp | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, text: str) -> TextLiteral:
         if "*" not in text:
             return cls(text)
-        glob = ".*".join(re.escape(part) for part in text.split("*"))
-        return cls(text, re.compile(glob, re.DOTALL))
+        glob = ".*".join(re2.escape(part) for part in text.split("*"))  # RE2: linear, however many `*`
+        return cls(text, re2.compile("(?s)" + glob))
 
     def matches(self, value: str) -> bool:
         return value == self.text if self._glob is None else self._glob.fullmatch(value) is not None
@@ -74,7 +76,7 @@ class TextLiteral:
 @dataclass(frozen=True)
 class RegexLiteral:
     body: str
-    pattern: re.Pattern[str] = field(compare=False)
+    pattern: re2._Regexp = field(compare=False)
 
     def matches(self, value: str) -> bool:
         return self.pattern.search(value) is not None
