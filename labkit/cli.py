@@ -194,10 +194,9 @@ def _teardown(args: argparse.Namespace) -> int:
         print("No local cloud is running: nothing to remove.")
         return 0
     removals = teardown.teardown(connect(config))
-    if not removals:
-        print("Nothing of this lab run was found: nothing to remove.")
     for removal in removals:
         print(f"{removal.status:<8} {removal.kind:<18} {removal.resource_id}")
+    print(teardown.outcome(removals))
     return 0 if all(r.status == "removed" for r in removals) else 1
 
 

@@ -7,7 +7,9 @@ failing cell named in the summary. Later notebooks depend on earlier ones, so a 
 
 from __future__ import annotations
 
+import itertools
 import os
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -88,9 +90,7 @@ def run_lab(
     if unknown:
         raise ValueError(f"No notebook takes the parameter(s) {', '.join(sorted(unknown))}; they take "
                          f"{', '.join(sorted(set().union(*declared.values())))}")
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out_dir = (runs_dir or project_root() / "runs") / stamp
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = _new_run_directory(runs_dir or project_root() / "runs")
     parameters = {"target": target, **(parameters or {})}
     os.environ["LABKIT_TARGET"] = target
 
@@ -112,12 +112,30 @@ def run_lab(
     return results, out_dir
 
 
+def _new_run_directory(runs: Path) -> Path:
+    """runs/<UTC timestamp>, or runs/<UTC timestamp>-2, -3, ...: runs started in the same second (a
+    workshop's learners, parallel CI jobs) never share one."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    runs.mkdir(parents=True, exist_ok=True)
+    for number in itertools.count(1):
+        candidate = runs / (stamp if number == 1 else f"{stamp}-{number}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise AssertionError("itertools.count never ends")
+
+
 def _ensure_local_cloud() -> bool:
     """Use the local cloud that is running (AWS_ENDPOINT_URL or the state file), else start one.
     Returns True if this run started it."""
     from .localcloud import lifecycle
 
-    endpoint, started = lifecycle.ensure_running()
+    endpoint, started, lost = lifecycle.ensure_running_reporting_loss()
+    if lost is not None:
+        print(f"labkit: the local cloud that was running at {lost.endpoint} (pid {lost.pid}) is gone, and what the lab "
+              f"had made in it with it; this run uses a new one at {endpoint}.", file=sys.stderr)
     os.environ["AWS_ENDPOINT_URL"] = endpoint  # the kernels inherit it
     return started
 

@@ -76,7 +76,11 @@ def _use_local_cloud(config: LabConfig) -> str:
     from .localcloud import lifecycle
     from .localcloud.home import credentials
 
-    endpoint, _started = lifecycle.ensure_running()
+    endpoint, _started, lost = lifecycle.ensure_running_reporting_loss()
+    if lost is not None:
+        print(f"The local cloud that was running at {lost.endpoint} (pid {lost.pid}) is gone: it was stopped or "
+              f"crashed, and what the lab had made in it is lost. A new, empty local cloud now runs at {endpoint}: "
+              f"run the notebooks from 01_flow_logs_setup again.")
     os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_REGION=config.region,
                       AWS_DEFAULT_REGION=config.region, **credentials().environment())
     os.environ.pop("AWS_PROFILE", None)  # a learner's profile must not shadow the local cloud's keys

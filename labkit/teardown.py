@@ -433,6 +433,17 @@ def _remove(lab: Lab, kind: ResourceKind, resource_id: str) -> str:
     return "removed"
 
 
+def outcome(removals: list[Removal]) -> str:
+    """What teardown did, in one sentence: a run with nothing to remove says so, never "ok"."""
+    if not removals:
+        return "Nothing of this lab run was found: there was nothing to remove."
+    failed = [r for r in removals if r.status != "removed"]
+    if failed:
+        return f"Removed {len(removals) - len(failed)} of {len(removals)} resources; not removed: " + ", ".join(
+            f"{r.kind} {r.resource_id} ({r.status})" for r in failed)
+    return f"Removed {len(removals)} resources of this lab run, each confirmed gone."
+
+
 def report(removals: list[Removal]) -> pd.DataFrame:
     return pd.DataFrame([vars(r) for r in removals], columns=["kind", "resource_id", "status"])
 

@@ -61,7 +61,15 @@ def test_parts_1_and_2_run_twice_without_duplicates_then_teardown_leaves_nothing
         assert "❌" not in part2 and "✅ Inbound SSH: ACCEPT, then REJECT after the swap, then ACCEPT again." in part2
     result = execute(NOTEBOOKS / "99_teardown.ipynb", tmp_path, {}, cell_timeout=120)
     assert result.status == "ok", result.detail
-    assert "✅ Nothing of this lab run remains." in _stdout(tmp_path / "99_teardown.ipynb")
+    said = _stdout(tmp_path / "99_teardown.ipynb")
+    assert "Removed " in said and "each confirmed gone" in said and "✅ Nothing of this lab run remains." in said
+
+
+def test_teardown_of_a_run_that_made_nothing_says_there_was_nothing_to_remove(local_env, tmp_path):
+    result = execute(NOTEBOOKS / "99_teardown.ipynb", tmp_path, {"run_id": "never-made"}, cell_timeout=120)
+    assert result.status == "ok", result.detail
+    said = _stdout(tmp_path / "99_teardown.ipynb")
+    assert "Nothing of this lab run was found: there was nothing to remove." in said and "Removed" not in said
 
 
 def _notebook(path: Path, *sources: str, parameters: str = "target = None") -> None:
@@ -128,3 +136,10 @@ def test_run_on_aws_takes_the_region_parameter_and_checks_credentials_first(caps
     assert main(["run", "--target", "aws", "-p", "region", "eu-west-1"]) == 2  # the region is taken ...
     error = capsys.readouterr().err
     assert "No AWS credentials found for target='aws'" in error  # ... and no notebook runs without credentials
+
+
+def test_runs_started_in_the_same_second_get_folders_of_their_own(tmp_path, monkeypatch):
+    from labkit import runner
+
+    folders = {runner._new_run_directory(tmp_path / "runs") for _ in range(4)}
+    assert len(folders) == 4 and all(folder.is_dir() for folder in folders)

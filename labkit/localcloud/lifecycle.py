@@ -32,6 +32,7 @@ from .home import credentials, labkit_home, log_file, state_file, user_id
 HOST = "127.0.0.1"
 DEFAULT_PORT = 4580
 START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
 
 
 class LocalCloudError(RuntimeError):
@@ -61,16 +62,41 @@ def check_port_free(port: int) -> None:
             raise
 
 
-def running() -> ServerInfo | None:
-    """The local cloud recorded in the state file, if it answers; a stale record is removed."""
+def recorded() -> ServerInfo | None:
+    """The local cloud the state file records, whether or not it still runs."""
     try:
-        info = ServerInfo(**json.loads(state_file().read_text()))
+        return ServerInfo(**json.loads(state_file().read_text()))
     except (FileNotFoundError, ValueError, TypeError):
         return None
-    if healthy(info.endpoint):
+
+
+def running() -> ServerInfo | None:
+    """The local cloud recorded in the state file, if it answers or its process is alive (a busy local
+    cloud answers late, but it is still the learner's). Only a record of a process that is gone is removed."""
+    info = recorded()
+    if info is None:
+        return None
+    if healthy(info.endpoint) or is_local_cloud(info.pid):
         return info
     state_file().unlink(missing_ok=True)
     return None
+
+
+def is_local_cloud(pid: int) -> bool:
+    """Whether `pid` is a live local-cloud process (on Linux, by its command line: a pid may be reused)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's: not this home's local cloud
+        return False
+    command = Path(f"/proc/{pid}/cmdline")
+    if command.exists():
+        try:
+            return b"labkit.localcloud" in command.read_bytes()
+        except OSError:
+            return False
+    return True
 
 
 def signed_post(url: str, payload: dict[str, Any] | None = None, timeout: float = 60.0) -> bytes:
@@ -133,18 +159,31 @@ def code_version() -> str:
 def ensure_running(port: int | None = None) -> tuple[str, bool]:
     """The endpoint of a running local cloud, starting a detached one if none answers.
     Returns (endpoint, started). A local cloud running other code (an older checkout) is refused."""
+    endpoint, started, _lost = ensure_running_reporting_loss(port)
+    return endpoint, started
+
+
+def ensure_running_reporting_loss(port: int | None = None) -> tuple[str, bool, ServerInfo | None]:
+    """`ensure_running`, and the local cloud that was recorded but whose process is gone (stopped by
+    force, crashed), when a new one had to be started in its place: what the lab made in it is lost."""
+    lost = recorded()  # read first: finding its process gone removes the record
     endpoint = reachable_endpoint()
     if endpoint:
         checked_health(endpoint)
-        return endpoint, False
+        return endpoint, False, None
     info, started = start_detached(port)
-    return info.endpoint, started
+    return info.endpoint, started, lost if lost is not None and lost.pid != info.pid else None
 
 
 def checked_health(endpoint: str) -> dict:
     """The local cloud's health answer; LocalCloudError (with the fix) if it runs other labkit code
     than this checkout, which would answer differently."""
-    answer = health(endpoint) or {}
+    answer = health(endpoint)
+    if answer is None:
+        info = recorded()
+        raise LocalCloudError(
+            f"The local cloud at {endpoint}{f' (pid {info.pid})' if info else ''} does not answer: it may be busy "
+            f"with a long request. Try again in a moment, or restart it with `labkit local stop`.")
     if answer.get("code") != code_version():
         raise LocalCloudError(
             f"The local cloud at {endpoint} (pid {answer.get('pid')}) runs other labkit code than this "
@@ -163,7 +202,9 @@ def start_detached(port: int | None = None) -> tuple[ServerInfo, bool]:
         return current, False
     if port is not None:
         check_port_free(port)  # said here, rather than in the log
-    with open(log_file(), "ab") as log:
+    descriptor = os.open(log_file(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # owner-only
+    os.chmod(log_file(), 0o600)
+    with os.fdopen(descriptor, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "labkit.localcloud", "serve", *(["--port", str(port)] if port is not None else [])],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
@@ -198,18 +239,33 @@ def record(info: ServerInfo) -> None:
 
 
 def stop() -> ServerInfo | None:
-    """Stop the detached local cloud; returns what was stopped (None if none was running)."""
-    info = running()
-    if info is None:
+    """Stop the recorded local cloud, busy or not, and return once its process is gone and its port free
+    (a start on the same port right after works); returns what was stopped (None if none was running)."""
+    info = recorded()
+    if info is None or not is_local_cloud(info.pid):
+        if info is not None:
+            forget(info)
         return None
     os.kill(info.pid, signal.SIGTERM)
     try:
-        wait_for(lambda: healthy(info.endpoint, timeout=0.5), lambda answers: not answers, timeout_s=10, poll_s=0.1,
-                 what="The local cloud still answers")
+        wait_for(lambda: is_local_cloud(info.pid), lambda alive: not alive, timeout_s=STOP_TIMEOUT_S, poll_s=0.1,
+                 what="The local cloud did not stop")
     except TimeoutError:
-        pass  # it is shutting down; the state file is forgotten either way
+        os.kill(info.pid, signal.SIGKILL)
+        wait_for(lambda: is_local_cloud(info.pid), lambda alive: not alive, timeout_s=STOP_TIMEOUT_S, poll_s=0.1,
+                 what=f"The local cloud (pid {info.pid}) did not end")
+    wait_for(lambda: _port_free(info.port), bool, timeout_s=STOP_TIMEOUT_S, poll_s=0.1,
+             what=f"Port {info.port} is still taken")
     forget(info)
     return info
+
+
+def _port_free(port: int) -> bool:
+    try:
+        check_port_free(port)
+    except LocalCloudError:
+        return False
+    return True
 
 
 def forget(info: ServerInfo) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 
 from labkit.cli import main
 from labkit.localcloud import lifecycle, registry, server
+from labkit.waiting import wait_for
 
 
 def _free_port() -> int:
@@ -136,3 +139,46 @@ def test_local_env_prints_what_a_shell_needs_to_be_the_owner(capsys, monkeypatch
     assert exported == {"AWS_ENDPOINT_URL": cloud.endpoint, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
                         **cloud.credentials.environment()}
     assert "unset AWS_SESSION_TOKEN AWS_PROFILE" in lines
+
+
+def test_a_slow_health_check_keeps_the_record_and_stop_still_stops_it(monkeypatch, capsys):
+    port = _free_port()
+    assert main(["local", "start", "--detach", "--port", str(port)]) == 0
+    recorded = lifecycle.recorded()
+    try:
+        monkeypatch.setattr(lifecycle, "healthy", lambda *args, **kwargs: False)  # as if busy for seconds
+        assert lifecycle.running() == recorded and lifecycle.state_file().exists()
+    finally:
+        assert lifecycle.stop() == recorded
+    assert not lifecycle.is_local_cloud(recorded.pid) and not lifecycle.state_file().exists()
+    monkeypatch.undo()
+    assert main(["local", "start", "--detach", "--port", str(port)]) == 0  # the port is free at once
+    assert lifecycle.stop() is not None
+    capsys.readouterr()
+
+
+def test_a_killed_local_cloud_is_reported_lost_when_a_new_one_starts(monkeypatch, capsys):
+    import signal
+
+    from labkit.config import LabConfig
+    from labkit.session import connect
+
+    info, _ = lifecycle.start_detached()
+    os.kill(info.pid, signal.SIGKILL)
+    wait_for(lambda: lifecycle.is_local_cloud(info.pid), lambda alive: not alive, what="killed", timeout_s=10)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", info.endpoint)
+    try:
+        connect(LabConfig.resolve())
+        said = capsys.readouterr().out
+        assert f"The local cloud that was running at {info.endpoint} (pid {info.pid}) is gone" in said
+        assert "run the notebooks from 01_flow_logs_setup again" in said
+    finally:
+        lifecycle.stop()
+
+
+def test_the_log_is_readable_by_its_owner_only():
+    info, _ = lifecycle.start_detached()
+    try:
+        assert stat.S_IMODE(os.stat(lifecycle.log_file()).st_mode) == 0o600
+    finally:
+        lifecycle.stop()
