@@ -12,6 +12,7 @@ import pytest
 
 _notebook_cloud = None  # InProcessServer | None
 _notebook_home: tempfile.TemporaryDirectory | None = None
+_notebooks_started = False
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -24,6 +25,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     os.environ.update(LABKIT_HOME=_notebook_home.name, LABKIT_TARGET="local")
     _notebook_cloud = InProcessServer().__enter__()
     os.environ["AWS_ENDPOINT_URL"] = _notebook_cloud.endpoint
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before the first notebook: a reset account. moto keeps its state per process, and the unit tests
+    that ran before would otherwise leave theirs (and change what the committed outputs show)."""
+    global _notebooks_started
+    if _notebook_cloud is None or _notebooks_started or not str(item.path).endswith(".ipynb"):
+        return
+    _notebooks_started = True
+    from labkit.localcloud.lifecycle import signed_post
+
+    signed_post(f"{_notebook_cloud.endpoint}/moto-api/reset")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -19,5 +19,13 @@ def logs(account_id: str, region: str) -> Any:
     return get_backend("logs")[account_id][region]
 
 
+def cloudwatch(account_id: str, region: str) -> Any:
+    return get_backend("cloudwatch")[account_id][region]
+
+
+def sns(account_id: str, region: str) -> Any:
+    return get_backend("sns")[account_id][region]
+
+
 def iam(account_id: str) -> Any:
     return get_backend("iam")[account_id]["global"]

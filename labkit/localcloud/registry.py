@@ -19,16 +19,16 @@ from moto.sns.models import SNSBackend, Subscription
 from moto.sns.responses import SNSResponse
 
 from .app import LocalCloudApp, MotoPatch
-from .athena import api as athena_api
-from .cloudwatch import models as cloudwatch_models, responses as cloudwatch_responses
-from .ec2 import learner_actions, models as ec2_models
-from .flowlogs import models as flowlogs_models
+from .athena import api as athena_api, checks as athena_checks
+from .cloudwatch import checks as cloudwatch_checks, models as cloudwatch_models, responses as cloudwatch_responses
+from .ec2 import checks as ec2_checks, learner_actions, models as ec2_models
+from .flowlogs import checks as flowlogs_checks, models as flowlogs_models
 from .flowlogs.delivery import FlowLogDelivery
 from .home import labkit_home, user_id
 from .lifecycle import code_version
-from .logs import models as logs_models, responses as logs_responses
-from .s3 import storage
-from .sns import models as sns_models, responses as sns_responses
+from .logs import checks as logs_checks, models as logs_models, responses as logs_responses
+from .s3 import checks as s3_checks, storage
+from .sns import checks as sns_checks, models as sns_models, responses as sns_responses
 
 PATCHES = (
     # EC2: an instance's new security groups replace its network interface's
@@ -96,20 +96,34 @@ def build_app() -> LocalCloudApp:
 
     app.endpoint("health", lambda _request: {"status": "ok", "pid": os.getpid(), "code": code_version(),
                                               "user": user_id(), "home": home, "delivery": delivery.delays.mode})
-    # EC2 and flow logs (Parts 1 and 2): the bucket policy and delivery role; the learner's traffic
+    # S3 (Parts 1 and 4): its rules for buckets, keys and policies
+    for action, check in s3_checks.CHECKS.items():
+        app.check("s3", action, check)
+    # EC2 and flow logs (Parts 1 and 2): their rules; the bucket policy and delivery role; the learner's traffic
+    for action, check in {**ec2_checks.CHECKS, **flowlogs_checks.CHECKS}.items():
+        app.check("ec2", action, check)
     app.after("ec2", "CreateFlowLogs", flowlogs_models.on_create_flow_logs)
     app.endpoint("connect", learner_actions.ConnectionAttempts(delivery))
     app.endpoint("background-traffic", learner_actions.BackgroundTraffic(delivery))
-    # CloudWatch Logs (Parts 3 and 4): TestMetricFilter and Logs Insights
+    # CloudWatch Logs (Parts 3 and 4): its limits, TestMetricFilter and Logs Insights
+    for action, check in logs_checks.CHECKS.items():
+        app.check("logs", action, check)
     app.handle("logs", "TestMetricFilter", logs_responses.answer_test_metric_filter)
     app.handle("logs", "StartQuery", logs_responses.start_query)
     app.handle("logs", "GetQueryResults", logs_responses.get_query_results)
     app.handle("logs", "StopQuery", logs_responses.stop_query)
     app.handle("logs", "DescribeQueries", logs_responses.describe_queries)
     # Athena (Part 4): SQL on DuckDB over the S3 objects, tables in Glue
+    for (service, action), check in athena_checks.CHECKS.items():
+        app.check(service, action, check)
     for action, handler in athena_api.handlers().items():
         app.handle("athena", action, handler)
-    # CloudWatch (Part 3): alarms evaluate on their own
+    # SNS (Part 3): its rules for topics, subscriptions and messages
+    for action, check in sns_checks.CHECKS.items():
+        app.check("sns", action, check)
+    # CloudWatch (Part 3): its rules for alarms and metrics; alarms evaluate on their own
+    for action, check in cloudwatch_checks.CHECKS.items():
+        app.check("monitoring", action, check)
     cloudwatch_models.EVALUATOR.start()
     return app
 

@@ -30,7 +30,7 @@ from .wire import AwsCall, AwsError, protocol, service_model
 # The code each service gives its generic validator's failures (default: ValidationException).
 _VALIDATION_CODES = {"logs": "InvalidParameterException", "athena": "InvalidRequestException",
                      "monitoring": "ValidationError", "sns": "ValidationError", "sts": "ValidationError",
-                     "iam": "ValidationError", "glue": "InvalidInputException"}
+                     "iam": "ValidationError"}
 # Athena's validator does not repeat a value it refuses ("Value at 'x'"), only a missing one.
 _VALUES_OMITTED = {"athena"}
 _EXTRA_FIELDS = {"athena": {"AthenaErrorCode": "INVALID_INPUT", "ErrorCode": "INVALID_INPUT"}}
@@ -38,6 +38,17 @@ MAX_ERRORS_LISTED = 10
 # Java's names for the model's types, as AWS's JSON deserializer says them.
 _JAVA_TYPES = {"integer": "Integer", "long": "Long", "float": "Float", "double": "Double", "boolean": "Boolean",
                "string": "String", "timestamp": "Date", "blob": "ByteBuffer"}
+# The newer JSON stack (Athena, Glue) says "STRING_VALUE can not be converted to an Integer"; CloudWatch Logs
+# and CloudWatch say "STRING_VALUE cannot be converted to Double" (tests/data/conformance).
+_ARTICLE_WORDING = {"athena", "glue"}
+_JSON_SPECIAL_DOUBLES = ("NaN", "Infinity", "-Infinity")
+# Where AWS's (Java) validator lists a structure's fields or an enum's values in another order than the
+# model's: recorded answers (docs/aws-behaviour.md, "Input validation").
+_JAVA_FIELD_ORDER = {"MetricTransformation": ("metricName", "metricNamespace", "metricValue", "defaultValue", "unit",
+                                              "dimensions")}
+_JAVA_ENUM_ORDER = {"StateValue": ("INSUFFICIENT_DATA", "ALARM", "OK")}
+# EC2's newer (flow-log) calls word a missing required member like a bad one.
+_EC2_CORAL_WORDING = {"CreateFlowLogs", "DeleteFlowLogs", "DescribeFlowLogs"}
 
 
 class _Malformed:
@@ -100,7 +111,7 @@ def checked_params(call: AwsCall) -> dict[str, Any]:
     if spoken == "json":
         params = _json_params(call)
         if shape is not None:
-            _check_json_types(shape, params)
+            _check_json_types(shape, params, call.service in _ARTICLE_WORDING)
     else:
         form = MultiDict(_form(call.body))
         parser = _QUERY_PARSERS[spoken](operation)
@@ -110,7 +121,7 @@ def checked_params(call: AwsCall) -> dict[str, Any]:
     if shape is not None:
         violations = list(_violations(shape, params, "", spoken == "ec2"))
         if violations:
-            raise _violation_error(call.service, spoken, violations)
+            raise _violation_error(call.service, call.action, spoken, violations)
     return params
 
 
@@ -134,10 +145,19 @@ def _form(body: bytes) -> list[tuple[str, str]]:
 
 # --- types ---------------------------------------------------------------------------------------------
 
-def _check_json_types(shape: Shape, params: dict[str, Any]) -> None:
+def _check_json_types(shape: Shape, params: dict[str, Any], with_article: bool) -> None:
     problem = _json_type_problem(shape, params)
     if problem:
-        raise AwsError("SerializationException", problem)
+        raise AwsError("SerializationException", _with_article(problem) if with_article else problem)
+
+
+def _with_article(problem: str) -> str:
+    """`cannot be converted to Integer` as the newer stack says it: `can not be converted to an Integer`."""
+    match = re.fullmatch(r"(\w+) cannot be converted to (\w+)", problem)
+    if not match:
+        return problem
+    article = "an" if match[2][0] in "AEIOU" else "a"
+    return f"{match[1]} can not be converted to {article} {match[2]}"
 
 
 def _json_type_problem(shape: Shape, value: Any) -> str | None:
@@ -168,6 +188,8 @@ def _json_type_problem(shape: Shape, value: Any) -> str | None:
         return None
     if isinstance(value, bool) and kind != "boolean":
         return _json_mismatch(value, kind)
+    if kind in ("float", "double") and value in _JSON_SPECIAL_DOUBLES:  # how botocore sends them
+        return None
     if not isinstance(value, expected):
         return _json_mismatch(value, kind)
     return None
@@ -213,7 +235,7 @@ def _violations(shape: Shape, value: Any, path: str, ec2: bool) -> Any:
         if not isinstance(value, dict):
             return
         for name, member in shape.members.items():
-            member_path = f"{path}.{_member_name(name, ec2)}" if path else _member_name(name, ec2)
+            member_path = f"{path}.{_member_name(name, member, ec2)}" if path else _member_name(name, member, ec2)
             if value.get(name) is None:
                 if name in shape.required_members:
                     yield _Violation(member_path, None, "Member must not be null", member)
@@ -236,8 +258,8 @@ def _violations(shape: Shape, value: Any, path: str, ec2: bool) -> Any:
                              shape)
         yield from _length(shape, value, path, len(value))
         if "enum" in metadata and value not in metadata["enum"]:
-            yield _Violation(path, value, f"Member must satisfy enum value set: [{', '.join(metadata['enum'])}]",
-                             shape)
+            listed = _JAVA_ENUM_ORDER.get(shape.name, metadata["enum"])
+            yield _Violation(path, value, f"Member must satisfy enum value set: [{', '.join(listed)}]", shape)
     elif kind in ("integer", "long", "float", "double") and isinstance(value, (int, float)) \
             and not isinstance(value, bool):
         if "min" in metadata and value < metadata["min"]:
@@ -263,24 +285,43 @@ def _matches(pattern: str, value: str) -> bool:
     """The whole value matches the model's (Java) pattern; a pattern Python cannot read is not checked."""
     if pattern not in _PATTERNS:
         try:
-            _PATTERNS[pattern] = re.compile(pattern, re.DOTALL)
+            _PATTERNS[pattern] = re.compile(_python_pattern(pattern), re.DOTALL)
         except re.error:
             _PATTERNS[pattern] = None
     compiled = _PATTERNS[pattern]
     return compiled is None or compiled.fullmatch(value) is not None
 
 
-def _member_name(name: str, ec2: bool) -> str:
-    return name if ec2 else _lower_camel(name)
+def _python_pattern(java: str) -> str:
+    """A Java pattern for Python: a UTF-16 surrogate pair (`\\uD800\\uDC00`) is one code point."""
+    def code_point(match: re.Match[str]) -> str:
+        high, low = int(match[1], 16), int(match[2], 16)
+        return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
+    return re.sub(r"\\u(D[89AB][0-9A-Fa-f]{2})\\u(D[C-F][0-9A-Fa-f]{2})", code_point, java)
+
+
+def _member_name(name: str, member: Shape, ec2: bool) -> str:
+    """How AWS names a member in its errors: EC2 by its name on the wire (`GroupDescription` for
+    Description), the others in lower camel case."""
+    if not ec2:
+        return _lower_camel(name)
+    wire = member.serialization.get("queryName") or member.serialization.get("name") or name
+    return wire[:1].upper() + wire[1:]
 
 
 def _lower_camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _violation_error(service: str, spoken: str, violations: list[_Violation]) -> AwsError:
+def _violation_error(service: str, action: str, spoken: str, violations: list[_Violation]) -> AwsError:
+    own = _own_wording(service, action, violations)
+    if own is not None:
+        return own
     if spoken == "ec2":
         first = violations[0]
+        if first.value is None and action in _EC2_CORAL_WORDING:
+            return AwsError("InvalidParameterValue", f"1 validation error detected: Value null at "
+                            f"'{_lower_camel(first.path)}' has an invalid format")
         if first.value is None:
             return AwsError("MissingParameter", f"The request must contain the parameter {first.path}")
         return AwsError("InvalidParameterValue", f"Value ({_rendered(first.value)}) for parameter "
@@ -297,6 +338,24 @@ def _violation_error(service: str, spoken: str, violations: list[_Violation]) ->
                     fields=dict(_EXTRA_FIELDS.get(service, {})))
 
 
+def _own_wording(service: str, action: str, violations: list[_Violation]) -> AwsError | None:
+    """The few checks of the model that a service words its own way (recorded answers)."""
+    first = violations[0]
+    too_long = first.constraint.startswith("Member must have length less than or equal to")
+    if service == "logs" and too_long and first.path in ("logGroupName", "logStreamName") and action in (
+            "CreateLogGroup", "CreateLogStream", "DeleteLogGroup", "DeleteLogStream", "DeleteMetricFilter"):
+        return AwsError("InvalidParameterException",
+                        "Invalid LogGroup or LogStream, both must have length less than or equal to 512.")
+    if service == "sns" and first.value is None and "." not in first.path:  # SNS's own words, but in its maps
+        name = first.path[:1].upper() + first.path[1:]
+        return AwsError("InvalidParameter", f"Invalid parameter: {name} Reason: no value for required parameter")
+    if service == "athena" and action == "GetQueryResults" and first.path == "maxResults" and \
+            first.constraint.startswith("Member must have value less than or equal to"):
+        return AwsError("InvalidRequestException", "MaxResults is more than maximum allowed length 1000",
+                        fields=dict(_EXTRA_FIELDS["athena"]))
+    return None
+
+
 def _rendered(value: Any, shape: Shape | None = None) -> str:
     """A value as AWS's (Java) validator prints it: lists `[a, b]`, structures `Shape(field=value, ...)`."""
     if value is None:
@@ -308,7 +367,8 @@ def _rendered(value: Any, shape: Shape | None = None) -> str:
         return "[" + ", ".join(_rendered(item, member) for item in value) + "]"
     if isinstance(value, dict):
         if shape is not None and shape.type_name == "structure":
-            fields = ", ".join(f"{name}={_rendered(value.get(name), member)}" for name, member in shape.members.items())
+            order = _JAVA_FIELD_ORDER.get(shape.name, tuple(shape.members))
+            fields = ", ".join(f"{name}={_rendered(value.get(name), shape.members[name])}" for name in order)
             return f"{shape.name}({fields})"
         return "{" + ", ".join(f"{key}={_rendered(item)}" for key, item in value.items()) + "}"
     return str(value)

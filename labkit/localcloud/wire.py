@@ -16,7 +16,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
 
 from botocore.exceptions import UnknownServiceError
@@ -25,6 +25,7 @@ from moto.core.model import ServiceModel
 from moto.core.utils import get_service_model
 
 from . import auth
+from .s3.routes import operation as s3_operation
 
 @dataclass
 class AwsCall:
@@ -38,6 +39,9 @@ class AwsCall:
     account_id: str = DEFAULT_ACCOUNT_ID
     content_type: str = ""
     method: str = "POST"
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    bucket: str = ""  # S3: the bucket and key the request's host and path name
+    key: str = ""
 
     @classmethod
     def arrived(cls, request: auth.ArrivedRequest, scope: auth.Scope) -> AwsCall:
@@ -51,10 +55,15 @@ class AwsCall:
             action = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)).get("Action")
         if action is None:
             action = dict(request.query).get("Action")
+        bucket = key = ""
+        if scope.service == "s3":  # a REST API: the method, host and path say which call it is
+            url = urlsplit(request.url)
+            action, bucket, key = s3_operation(request.method, url.netloc, url.path, dict(request.query))
         # moto's own choice of account: its x-moto-account-id header, else the default account
         account_id = request.headers.get("x-moto-account-id") or DEFAULT_ACCOUNT_ID
         return cls(service=scope.service, region=scope.region, action=action, params={}, body=request.body,
-                   account_id=account_id, content_type=content_type, method=request.method)
+                   account_id=account_id, content_type=content_type, method=request.method,
+                   headers=dict(request.headers), bucket=bucket, key=key)
 
 
 @dataclass

@@ -7,12 +7,11 @@ from there. Tables and partitions live in moto's Glue backend, so Glue's own API
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ..wire import AwsCall, Response
-from .engine import FAILED, SUCCEEDED, AthenaEngine, InvalidRequest, athena_engines
+from ..wire import AwsCall, AwsError, Response
+from .engine import CANCELLED, SUCCEEDED, AthenaEngine, InvalidRequest, athena_engines
 from .results import result_rows
 
 MAX_RESULTS = 1000
@@ -28,10 +27,13 @@ class AthenaApi:
 
     def start_query_execution(self, call: AwsCall) -> dict[str, Any]:
         p = call.params
+        if not p.get("ClientRequestToken"):  # boto3 fills it in; a raw request must send it
+            raise InvalidRequest("clientRequestToken is null or empty")
         execution = self.engine(call).start(p["QueryString"],
                                             database=(p.get("QueryExecutionContext") or {}).get("Database"),
                                             work_group=p.get("WorkGroup"),
-                                            output_location=(p.get("ResultConfiguration") or {}).get("OutputLocation"))
+                                            output_location=(p.get("ResultConfiguration") or {}).get("OutputLocation"),
+                                            client_request_token=p["ClientRequestToken"])
         return {"QueryExecutionId": execution.id}
 
     def get_query_execution(self, call: AwsCall) -> dict[str, Any]:
@@ -50,12 +52,15 @@ class AthenaApi:
     def get_query_results(self, call: AwsCall) -> dict[str, Any]:
         execution = self.engine(call).get(call.params["QueryExecutionId"])
         if not execution.finished:
-            raise InvalidRequest(f"Query has not yet finished. Current state: {execution.state}")
+            raise InvalidRequest(f"Query has not yet finished. Current state: {execution.state}",
+                                 "INVALID_QUERY_EXECUTION_STATE")
+        if execution.state == CANCELLED:
+            raise InvalidRequest("Could not find results", "RESULT_NOT_FOUND")
         if execution.state != SUCCEEDED:
-            raise InvalidRequest(execution.reason if execution.state == FAILED and execution.reason else
-                                 f"Query did not finish successfully. Final query state: {execution.state}")
+            raise InvalidRequest(f"Query did not finish successfully. Final query state: {execution.state}",
+                                 "INVALID_QUERY_EXECUTION_STATE")
         count = min(int(call.params.get("MaxResults") or MAX_RESULTS), MAX_RESULTS)
-        start = int(call.params.get("NextToken") or 0)
+        start = _page_start(call.params.get("NextToken"))
         columns, rows = execution.outcome.columns, execution.outcome.rows
         page = result_rows(columns, rows, header=execution.has_header_row, start=start, count=count)
         data_rows = len(page) - (1 if execution.has_header_row and start == 0 else 0)
@@ -74,11 +79,20 @@ class AthenaApi:
     def list_query_executions(self, call: AwsCall) -> dict[str, Any]:
         executions = self.engine(call).list(call.params.get("WorkGroup"))
         count = min(int(call.params.get("MaxResults") or MAX_LISTED), MAX_LISTED)
-        start = int(call.params.get("NextToken") or 0)
+        start = _page_start(call.params.get("NextToken"))
         response: dict[str, Any] = {"QueryExecutionIds": [e.id for e in executions[start:start + count]]}
         if start + count < len(executions):
             response["NextToken"] = str(start + count)
         return response
+
+
+def _page_start(token: str | None) -> int:
+    """Where a page starts: a NextToken the local cloud gave out is the index of the next row."""
+    if token is None:
+        return 0
+    if not token.isdigit():
+        raise InvalidRequest(f"Malformed nextPageToken {token}")
+    return int(token)
 
 
 def handlers() -> dict[str, Callable[[AwsCall], Response]]:
@@ -94,13 +108,12 @@ def handlers() -> dict[str, Callable[[AwsCall], Response]]:
 
 
 def json_handler(method: Callable[[AwsCall], dict[str, Any]]) -> Callable[[AwsCall], Response]:
+    """The answer of `method`, or Athena's error (with its AthenaErrorCode) for an InvalidRequest."""
     def handle(call: AwsCall) -> Response:
         try:
             return Response.json(method(call), content_type="application/x-amz-json-1.1")
         except InvalidRequest as error:
-            return Response.aws_json_error("InvalidRequestException", error.message)
-        except KeyError as missing:
-            return Response.aws_json_error("InvalidRequestException", f"Missing required parameter {missing}")
-        except Exception:  # a bug in the local cloud must not take it down
-            return Response.aws_json_error("InternalServerException", traceback.format_exc(), "500 Internal Server Error")
+            code = error.athena_error_code
+            raise AwsError("InvalidRequestException", error.message,
+                           fields={"AthenaErrorCode": code, "ErrorCode": code}) from None
     return handle

@@ -173,6 +173,7 @@ _STRING = r"(?:'(?:[^']|'')*'|\"[^\"]*\")"
 _SPEC = rf"\((?:[^()']|{_STRING})*\)"
 _FLAGS = re.IGNORECASE | re.DOTALL
 
+_CREATE_DATABASE_START = re.compile(rf"CREATE\s+(?:DATABASE|SCHEMA)\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}", _FLAGS)
 _CREATE_DATABASE = re.compile(
     rf"CREATE\s+(?:DATABASE|SCHEMA)\s+(?P<exists>IF\s+NOT\s+EXISTS\s+)?(?P<name>{_NAME})"
     rf"(?:\s+COMMENT\s+(?P<comment>{_STRING}))?(?:\s+LOCATION\s+(?P<location>{_STRING}))?"
@@ -196,27 +197,43 @@ _SHOW_PARTITIONS = re.compile(rf"SHOW\s+PARTITIONS\s+{_TABLE}", _FLAGS)
 _DESCRIBE = re.compile(rf"(?:DESCRIBE|DESC)\s+(?:EXTENDED\s+|FORMATTED\s+)?{_TABLE}", _FLAGS)
 
 
+# What Athena's parser (Trino's) expects where a statement starts (recorded answer).
+STATEMENT_STARTS = ("'ALTER', 'ANALYZE', 'CALL', 'COMMENT', 'COMMIT', 'CREATE', 'DEALLOCATE', 'DELETE', 'DENY', "
+                    "'DESC', 'DESCRIBE', 'DROP', 'EXECUTE', 'EXPLAIN', 'GRANT', 'INSERT', 'MERGE', 'PREPARE', "
+                    "'REFRESH', 'RESET', 'REVOKE', 'ROLLBACK', 'SET', 'SHOW', 'START', 'TRUNCATE', 'UNLOAD', "
+                    "'UPDATE', 'USE', <query>")
+# Statements Trino parses that Athena does not run (recorded for START TRANSACTION): transactions,
+# procedures and privileges.
+UNSUPPORTED_STATEMENTS = {"START", "COMMIT", "ROLLBACK", "CALL", "GRANT", "DENY", "REVOKE"}
+
+
 def parse_statement(text: str) -> Statement:
     """The one statement in `text` (a trailing `;` and comments are fine)."""
     if _statement_count(text) > 1:
         raise AthenaSyntaxError(f"Only one sql statement is allowed. Got: {text.strip()}")
     sql = _strip(text)
     if not sql:
-        raise AthenaSyntaxError("line 1:1: mismatched input '<EOF>'. Expecting: 'ALTER', 'CREATE', 'DESCRIBE', "
-                                "'DROP', 'MSCK', 'SHOW', <query>")
+        raise AthenaSyntaxError(f"line 1:1: mismatched input '<EOF>'. Expecting: {STATEMENT_STARTS}")
     keyword = sql.split(None, 1)[0].upper()
+    if keyword in UNSUPPORTED_STATEMENTS:
+        raise AthenaSyntaxError("Queries of this type are not supported")
     if keyword in ("SELECT", "WITH", "(", "VALUES") or sql.startswith("("):
         return Query(_parse_query(text), text)
     if keyword == "CREATE":
         if match := _CREATE_DATABASE.fullmatch(sql):
             return CreateDatabase(_name(match["name"]), bool(match["exists"]), _unquote(match["comment"]),
                                   _unquote(match["location"]))
+        if match := _CREATE_DATABASE_START.match(sql):  # a name, then what cannot follow it
+            rest = sql[match.end():]
+            token = rest.split(None, 1)[0]
+            column = match.end() + len(rest) - len(rest.lstrip()) + 1
+            raise AthenaSyntaxError(f"line 1:{column}: mismatched input '{token}'. Expecting: 'COMMENT', 'LOCATION', "
+                                    f"'WITH', <EOF>")
         return _create_table(sql)
     for pattern, build in _UTILITY:
         if match := pattern.fullmatch(sql):
             return build(match)
-    raise AthenaSyntaxError(f"line 1:1: mismatched input '{sql.split(None, 1)[0]}'. Expecting: 'ALTER', 'CREATE', "
-                            "'DESCRIBE', 'DROP', 'MSCK', 'SHOW', <query>")
+    raise AthenaSyntaxError(f"line 1:1: mismatched input '{sql.split(None, 1)[0]}'. Expecting: {STATEMENT_STARTS}")
 
 
 def _statement_count(text: str) -> int:

@@ -48,11 +48,13 @@ CONCURRENT_QUERIES = 2
 
 
 class InvalidRequest(Exception):
-    """Athena's InvalidRequestException, raised while starting or reading an execution."""
+    """Athena's InvalidRequestException, raised while starting or reading an execution, with its
+    AthenaErrorCode (INVALID_INPUT, MALFORMED_QUERY, IDEMPOTENT_PARAMETER_MISMATCH, ...)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, athena_error_code: str = "INVALID_INPUT"):
         super().__init__(message)
         self.message = message
+        self.athena_error_code = athena_error_code
 
 
 @dataclass
@@ -124,10 +126,18 @@ class AthenaEngine(BaseBackend):
         super().__init__(region_name, account_id)
         self.catalog = GlueCatalog(account_id, region_name)
         self.executions: dict[str, QueryExecution] = {}
+        self._by_token: dict[str, tuple[tuple[Any, ...], str]] = {}  # ClientRequestToken -> (parameters, id)
         self._lock = threading.Lock()
 
     def start(self, query: str, *, database: str | None, work_group: str | None,
-              output_location: str | None) -> QueryExecution:
+              output_location: str | None, client_request_token: str | None = None) -> QueryExecution:
+        """A new execution; the same one again for a ClientRequestToken already used with the same query,
+        database and output location (Athena's idempotency), InvalidRequest if used with others."""
+        if client_request_token is not None and client_request_token in self._by_token:
+            parameters, execution_id = self._by_token[client_request_token]
+            if parameters != (query, database, output_location):
+                raise InvalidRequest("Idempotent parameters do not match", "IDEMPOTENT_PARAMETER_MISMATCH")
+            return self.executions[execution_id]
         statement = _parse(query)
         group_name = work_group or "primary"
         group = self._work_group(group_name)
@@ -139,13 +149,15 @@ class AthenaEngine(BaseBackend):
                                    f"{base.rstrip('/')}/{execution_id}.{suffix}", int(cutoff) if cutoff else None)
         with self._lock:
             self.executions[execution_id] = execution
+            if client_request_token is not None:
+                self._by_token[client_request_token] = ((query, database, output_location), execution_id)
         _workers().submit(self._run, execution)
         return execution
 
     def get(self, execution_id: str) -> QueryExecution:
         execution = self.executions.get(execution_id)
         if execution is None:
-            raise InvalidRequest(f"QueryExecution {execution_id} was not found")
+            raise InvalidRequest(f"QueryExecution {execution_id} was not found", "QUERY_EXECUTION_NOT_FOUND")
         return execution
 
     def stop(self, execution_id: str) -> None:
@@ -235,7 +247,7 @@ class AthenaEngine(BaseBackend):
     def _work_group(self, name: str) -> Any:
         group = get_backend("athena")[self.account_id][self.region_name].work_groups.get(name)
         if group is None:
-            raise InvalidRequest(f"WorkGroup {name} is not found.")
+            raise InvalidRequest("WorkGroup is not found.")
         return group
 
 
@@ -246,7 +258,7 @@ def _parse(query: str) -> Statement:
     try:
         return parse_statement(query)
     except AthenaSyntaxError as error:
-        raise InvalidRequest(str(error)) from None
+        raise InvalidRequest(str(error), "MALFORMED_QUERY") from None
 
 
 def _output_base(configuration: dict[str, Any], requested: str | None) -> str:

@@ -69,6 +69,8 @@ class S3Listing:
                 continue  # deleted since listing, a delete marker, or a folder placeholder
             if any(part.startswith(("_", ".")) for part in name[len(prefix):].split("/")):
                 continue
+            if key.size == 0:
+                continue  # Trino makes no split of an empty file: a zero-byte .gz holds no rows, it is no error
             objects.append(S3Object(bucket_name, name, key.size, storage.object_path(key)))
         return objects
 

@@ -77,13 +77,14 @@ RECORD_SCHEMA = pa.schema([pa.field(spec.column, spec.arrow_type) for spec in FI
 
 
 class FlowLogFormatError(ValueError):
-    """A LogFormat that CreateFlowLogs rejects; `code` and `message` are AWS's error."""
-
-    code = "InvalidParameter"
+    """A LogFormat that CreateFlowLogs rejects; `code` and `message` are AWS's error: InvalidParameter
+    for an unknown field (documented), InvalidParameterValue for text that is no format (recorded, as is
+    the message: aws-cloudformation/rain#288, cloud-custodian#2944). A field named twice is no format
+    either (its records could not be read). No recording of the unknown-field message exists, so it
+    gets the same."""
 
     def __init__(self, log_format: str, unknown_fields: tuple[str, ...] = ()):
-        # The one message recorded from AWS for a rejected LogFormat (a format with a trailing space,
-        # aws-cloudformation/rain#288). No recording of the unknown-field case exists, so it gets the same.
+        self.code = "InvalidParameter" if unknown_fields else "InvalidParameterValue"
         self.message = f"1 validation error detected: Value '{log_format}' at 'logFormat' has an invalid format"
         self.unknown_fields = unknown_fields
         super().__init__(self.message)
@@ -101,7 +102,7 @@ class LogFormat:
 
     def __post_init__(self) -> None:
         unknown = tuple(name for name in self.fields if name not in FIELD_CATALOG)
-        if unknown or not self.fields:
+        if unknown or not self.fields or len(set(self.fields)) < len(self.fields):
             raise FlowLogFormatError(self.text, unknown)
 
     @property

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
 
 from .. import backends
 from ..wire import AwsCall, Response
+from .checks import log_group_names
 from .filter_patterns import InvalidFilterPattern, evaluate_test_metric_filter
 from .insights import MalformedQueryError, events_relation, run_query
 from .models import InsightsQuery, events_table, insights_queries
@@ -29,15 +29,17 @@ def answer_test_metric_filter(call: AwsCall) -> Response:
 
 def start_query(call: AwsCall) -> Response:
     params = call.params
-    groups = _log_group_names(params)
+    groups = log_group_names(params)
     logs = backends.logs(call.account_id, call.region)
     if not groups:
         return Response.aws_json_error("InvalidParameterException",
                                        "Either logGroupName, logGroupNames or logGroupIdentifiers must be specified")
     missing = [g for g in groups if g not in logs.groups]
     if missing:
+        # AWS's message carries the suffix its Java client added to it (recorded answers)
         return Response.aws_json_error("ResourceNotFoundException", f"Log group '{missing[0]}' does not exist for "
-                                       f"account ID '{call.account_id}'")
+                                       f"account ID '{call.account_id}' (Service: AWSLogs; Status Code: 400; Error "
+                                       f"Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)")
     limit = params.get("limit")
     query = InsightsQuery(str(uuid.uuid4()), params.get("queryString", ""), groups, int(time.time() * 1000))
     try:
@@ -66,7 +68,7 @@ def stop_query(call: AwsCall) -> Response:
     if _query(call) is None:
         return Response.aws_json_error("ResourceNotFoundException", "Query does not exist.")
     # A query can only be stopped while it runs; these finish when they start.
-    return Response.json({"success": False})
+    return Response.aws_json_error("InvalidParameterException", "The specified query is not running.")
 
 
 def describe_queries(call: AwsCall) -> Response:
@@ -85,10 +87,3 @@ def describe_queries(call: AwsCall) -> Response:
 def _query(call: AwsCall) -> InsightsQuery | None:
     return insights_queries[call.account_id][call.region].queries.get(call.params.get("queryId", ""))
 
-
-def _log_group_names(params: dict[str, Any]) -> list[str]:
-    if params.get("logGroupName"):
-        return [params["logGroupName"]]
-    names = params.get("logGroupNames") or params.get("logGroupIdentifiers") or []
-    # An identifier may be a log group ARN: arn:aws:logs:region:account:log-group:NAME[:*]
-    return [n.split(":log-group:", 1)[1].removesuffix(":*") if ":log-group:" in n else n for n in names]

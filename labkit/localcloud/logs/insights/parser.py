@@ -1,23 +1,38 @@
 """Query text -> `nodes.Query`, raising `MalformedQueryError` where AWS's grammar would."""
 from __future__ import annotations
 
+import re2
+
 from .errors import MalformedQueryError
 from .functions import FUNCTIONS, check_call
 from .lexer import Kind, Token, tokenize
 from .nodes import (Binary, Call, Command, Dedup, Display, Expr, FieldRef, Fields, Filter, InList, Like,
                     Limit, NumberLit, Parse, PeriodLit, Projection, Query, RegexLit, Sort, SortKey, Star,
                     Stats, StringLit, Unary)
-from .patterns import glob_to_regex, split_named_groups
+from .patterns import glob_to_regex, split_named_groups, to_re2
 
 MAX_LIMIT = 10_000
 # Commands of the AWS query language that this engine does not run (lower case).
 NOT_IMPLEMENTED_COMMANDS = {"pattern", "diff", "anomaly", "unnest", "lookup", "filterindex", "source", "unmask"}
 _KEYWORDS = {"and", "or", "not", "in", "like", "as", "by", "asc", "desc"}
 _COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
+# Parentheses nest at most this deep: each level is a descent through the grammar's ten rules, and a
+# query must not exhaust the parser's stack (500 levels did). AWS's own limit is not documented.
+MAX_NESTING = 50
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
 
 
 def parse_query(text: str) -> Query:
     return _Parser(text).query()
+
+
+def _check_regex(token: Token) -> None:
+    """A regex the engine (RE2) cannot compile is refused when the query starts, as AWS refuses it."""
+    try:
+        re2.compile(to_re2(token.value), _RE2_OPTIONS)
+    except re2.error:
+        raise token.error() from None
 
 
 class _Parser:
@@ -25,6 +40,7 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
+        self.nesting = 0
 
     # --- token helpers ---------------------------------------------------------------------
 
@@ -138,6 +154,7 @@ class _Parser:
             return Parse(token, source, regex, tuple(names))
         if pattern.kind is Kind.REGEX:
             self.advance()
+            _check_regex(pattern)
             regex, names = split_named_groups(pattern.value)
             if not names:
                 raise pattern.error()
@@ -221,6 +238,7 @@ class _Parser:
         token = self.current
         if token.kind is Kind.REGEX:
             self.advance()
+            _check_regex(token)
             return RegexLit(token.text, token, token.value)
         if token.kind is Kind.STRING and allow_string:
             self.advance()
@@ -282,8 +300,12 @@ class _Parser:
             name = self.field_name()
             return FieldRef(token.text, token, name)
         if self.accept_symbol("("):
+            self.nesting += 1
+            if self.nesting > MAX_NESTING:
+                raise token.error()
             inner = self.expression()
             self.expect_symbol(")")
+            self.nesting -= 1
             return inner
         raise token.error()
 
