@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv check lab test jupyter notebooks benchmarks clean
+.PHONY: venv check lab test test-moto-next jupyter notebooks benchmarks clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,10 @@ test: venv
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest notebooks
 
+# The unit tests against moto's next minor version, in .venv-moto-next (not part of CI).
+test-moto-next:
+	scripts/test-moto-next.sh
+
 # The local cloud in the background, and JupyterLab on the notebooks. As root (a container, a cloud
 # IDE) JupyterLab refuses to start without --allow-root.
 jupyter: venv
@@ -43,4 +47,4 @@ benchmarks: venv
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) .venv-moto-next runs .pytest_cache

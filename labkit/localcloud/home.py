@@ -90,7 +90,7 @@ def process_directory(name: str) -> Path:
     parent = labkit_home() / name
     parent.mkdir(mode=0o700, exist_ok=True)
     for folder in parent.iterdir():
-        if folder.name.isdigit() and int(folder.name) != os.getpid() and not _alive(int(folder.name)):
+        if folder.name.isdigit() and int(folder.name) != os.getpid() and not process_alive(int(folder.name)):
             shutil.rmtree(folder, ignore_errors=True)
     mine = parent / str(os.getpid())
     mine.mkdir(mode=0o700, exist_ok=True)
@@ -98,7 +98,8 @@ def process_directory(name: str) -> Path:
     return mine
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process `pid` exists (it may be another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -83,12 +83,11 @@ def running() -> ServerInfo | None:
 
 
 def is_local_cloud(pid: int) -> bool:
-    """Whether `pid` is a live local-cloud process (on Linux, by its command line: a pid may be reused)."""
+    """Whether `pid` is a live local-cloud process of this user (on Linux, by its command line: a pid may
+    be reused)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's: not this home's local cloud
+    except OSError:  # gone, or another user's (PermissionError): not this home's local cloud
         return False
     command = Path(f"/proc/{pid}/cmdline")
     if command.exists():

@@ -20,7 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import re2
 
-from .delimited import AnyTest, DelimitedPattern, FieldCondition, FieldTest
+from .delimited import DelimitedPattern, FieldCondition, FieldTest
+from .logic import AnyOf
 from .values import Operator, TextLiteral
 
 SPECIAL_CHARACTERS = '\t\n\r\f\v"['  # any of these changes how an event splits into fields
@@ -101,7 +102,7 @@ def _field_regex(condition: FieldCondition) -> str | None:
         if condition.op is not Operator.EQ or not isinstance(condition.literal, TextLiteral):
             return None
         return _text_regex(condition.literal)
-    if isinstance(condition, AnyTest):
+    if isinstance(condition, AnyOf):
         parts = [_field_regex(part) for part in condition.parts]
         if any(part is None for part in parts):
             return None

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from .errors import INVALID_PATTERN, InvalidFilterPattern, invalid_term
 from .lexer import Kind, Token, tokenize
+from .logic import AllOf, AnyOf
 from .regex import compile_regex
 from .values import Literal, NumberLiteral, Operator, RegexLiteral, TextLiteral, number_literal, token_number
 
@@ -52,22 +53,6 @@ class FieldTest:
                 return self.op is Operator.NE  # not a number, so not equal to one
             return self.literal.compare_number(self.op, number)
         return self.literal.matches(value) == (self.op is Operator.EQ)
-
-
-@dataclass(frozen=True)
-class AllTests:
-    parts: tuple[FieldCondition, ...]
-
-    def holds(self, value: str) -> bool:
-        return all(part.holds(value) for part in self.parts)
-
-
-@dataclass(frozen=True)
-class AnyTest:
-    parts: tuple[FieldCondition, ...]
-
-    def holds(self, value: str) -> bool:
-        return any(part.holds(value) for part in self.parts)
 
 
 @dataclass(frozen=True)
@@ -177,14 +162,14 @@ class _SlotParser:
         while self.at(Kind.OR):
             self.take()
             parts.append(self.parse_and())
-        return parts[0] if len(parts) == 1 else AnyTest(tuple(parts))
+        return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
 
     def parse_and(self) -> FieldCondition:
         parts = [self.parse_test()]
         while self.at(Kind.AND):
             self.take()
             parts.append(self.parse_test())
-        return parts[0] if len(parts) == 1 else AllTests(tuple(parts))
+        return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
 
     def parse_test(self) -> FieldTest:
         name = self.parse_name()

@@ -27,6 +27,7 @@ from .errors import (
     invalid_term,
 )
 from .lexer import WILDCARD, Kind, PathStep, Token, tokenize
+from .logic import AllOf, AnyOf
 from .regex import compile_regex
 from .values import (
     Literal,
@@ -142,22 +143,6 @@ class KeywordCheck:
             return None in values
         wanted = self.check is Check.IS_TRUE
         return any(value is wanted for value in values)
-
-
-@dataclass(frozen=True)
-class AllOf:
-    parts: tuple[Condition, ...]
-
-    def holds(self, document: Any) -> bool:
-        return all(part.holds(document) for part in self.parts)
-
-
-@dataclass(frozen=True)
-class AnyOf:
-    parts: tuple[Condition, ...]
-
-    def holds(self, document: Any) -> bool:
-        return any(part.holds(document) for part in self.parts)
 
 
 @dataclass(frozen=True)
