@@ -82,12 +82,13 @@ class DeliveryReport:
 
 class DeliveryState(BaseBackend):
     """Flow-log delivery in one account and region: the S3 flow logs' open files (by flow log id), and
-    the deliveries held back until AWS would make them (due time, sequence, action)."""
+    the deliveries held back until they are due, a heap of (due time, sequence, action) per delivery
+    that scheduled them (each is due by that delivery's clock, so only its own worker makes them)."""
 
     def __init__(self, region_name: str, account_id: str):
         super().__init__(region_name, account_id)
         self.s3_writers: dict[str, S3FlowLogWriter] = {}
-        self.pending: list[tuple[float, int, Callable[[], None]]] = []
+        self.pending: dict[FlowLogDelivery, list[tuple[float, int, Callable[[], None]]]] = {}
         self.lock = threading.RLock()
 
 
@@ -140,7 +141,8 @@ class FlowLogDelivery:
             return
         due = pc.max(recent.column("end")).as_py() + delay
         with state.lock:
-            heapq.heappush(state.pending, (due, next(self._sequence), functools.partial(deliver, recent)))
+            heapq.heappush(state.pending.setdefault(self, []),
+                           (due, next(self._sequence), functools.partial(deliver, recent)))
         with self._worker_lock:
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run_pending, name="labkit-flow-log-delivery", daemon=True)
@@ -150,9 +152,9 @@ class FlowLogDelivery:
         while True:
             for _account, _region, state in list(delivery_states.iter_backends()):
                 with state.lock:
-                    due = []
-                    while state.pending and state.pending[0][0] <= self._clock():
-                        due.append(heapq.heappop(state.pending)[2])
+                    pending, due = state.pending.get(self, []), []
+                    while pending and pending[0][0] <= self._clock():
+                        due.append(heapq.heappop(pending)[2])
                 for action in due:
                     try:
                         action()
