@@ -7,7 +7,7 @@ import calendar
 import gzip
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 from flowlogs_reader import FlowLogsReader, S3FlowLogsReader
@@ -94,10 +94,15 @@ def _lines(frame) -> list[str]:
 
 def test_right_after_part2_a_client_reading_up_to_now_sees_every_record(local_env):
     """Records describe the past: a client that reads CloudWatch Logs up to the moment it asks
-    (FilterLogEvents endTime=now, flowlogs-reader) sees what the S3 files hold."""
+    (FilterLogEvents endTime=now, flowlogs-reader) sees what the S3 files hold, and the rejected-SSH
+    metric counts the rejected attempt up to now."""
     lab = connect(LabConfig.resolve(run_id="part2-now", name_prefix="now"))
     part2 = provision_part2(lab)
+    config = lab.config
+    monitoring.ensure_metric_filter(lab, config.metric_filter_name, monitoring.SSH_REJECT_PATTERN, [
+        {"metricName": config.metric_name, "metricNamespace": config.metric_namespace, "metricValue": "1"}])
     try:
+        began = time.time()
         first, second, third = _part2_sequence(lab, part2)
         now = time.time()
         s3_records = records.read_s3_records(lab, lab.bucket)
@@ -121,6 +126,14 @@ def test_right_after_part2_a_client_reading_up_to_now_sees_every_record(local_en
         assert set(from_cloudwatch) == set(S3FlowLogsReader(lab.bucket, boto_client=s3))
         rejected = FlowLogsReader(lab.config.log_group, boto_client=logs, filter_pattern=monitoring.SSH_REJECT_PATTERN)
         assert [_line(r) for r in rejected] == _lines(s3_records.query("dstport == 22 and action == 'REJECT'"))
+
+        # the metric filter's datapoint carries the rejected record's start, so it is there up to now
+        datapoints = lab.client("cloudwatch").get_metric_statistics(
+            Namespace=config.metric_namespace, MetricName=config.metric_name, Statistics=["Sum"], Period=60,
+            StartTime=datetime.fromtimestamp(began // 60 * 60 - 60, timezone.utc),
+            EndTime=datetime.fromtimestamp(now, timezone.utc))["Datapoints"]
+        assert sum(d["Sum"] for d in datapoints) == 1
+        assert all(d["Timestamp"].timestamp() <= second.at for d in datapoints)
     finally:
         from labkit import teardown
         teardown.teardown(lab)

@@ -99,8 +99,10 @@ class ConnectionAttempts:
                 traffic += connections.tracker.send(attempt.session_id, interface, at=start + 1, rng=rng)
                 if not request.get("keep_open"):
                     traffic += connections.tracker.close(attempt.session_id, interface, at=start + SESSION_SECONDS)
-        # The client returns once its session's last packet is sent, or when it gives up at its timeout.
-        self._wait_until(began + (max(p.packet.time for p in traffic.packets) - start if attempt.accepted else timeout))
+        # The client returns once its session's last packet is sent, or when it gives up at its timeout;
+        # only then are the records over, and delivered.
+        last_packet = max(p.packet.time for p in traffic.packets)
+        self._wait_until(began + (last_packet - start if attempt.accepted else timeout))
         records = traffic.flow_records(AGGREGATION_INTERVAL)
         delivered = self.delivery.deliver(DEFAULT_ACCOUNT_ID, region, records_to_table(records)) if records else None
         syns = sum(1 for p in traffic.packets if p.packet.tcp_flags == 2 and p.packet.direction == "ingress")
