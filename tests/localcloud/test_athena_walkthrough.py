@@ -91,4 +91,6 @@ def test_the_table_is_in_glues_default_database(cursor):
     glue = boto3.client("glue", region_name=REGION)
     table = glue.get_table(DatabaseName="default", Name="vpc_flow_logs")["Table"]
     assert table["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
+    # TBLPROPERTIES as written, and nothing else: the table can be sent back with UpdateTable
+    assert table["Parameters"] == {"EXTERNAL": "TRUE", "skip.header.line.count": "1"}
     assert len(glue.get_partitions(DatabaseName="default", TableName="vpc_flow_logs")["Partitions"]) == 2
