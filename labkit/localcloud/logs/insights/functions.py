@@ -34,7 +34,12 @@ def as_number(value: Typed) -> str:
 
 
 def as_text(value: Typed) -> str:
-    return value.sql if value.kind == "str" else f"CAST({value.sql} AS VARCHAR)"
+    if value.kind == "str":
+        return value.sql
+    if value.kind == "num":  # as results write numbers: a whole number without DuckDB's `.0`
+        whole = f"TRY_CAST({value.sql} AS BIGINT)"
+        return f"(CASE WHEN {whole} = {value.sql} THEN CAST({whole} AS VARCHAR) ELSE CAST({value.sql} AS VARCHAR) END)"
+    return f"CAST({value.sql} AS VARCHAR)"
 
 
 def as_condition(value: Typed) -> str:
@@ -124,7 +129,9 @@ def is_ipv6(text_sql: str) -> str:
 
 
 def _ipv4_number(text_sql: str) -> str:
-    parts = [f"CAST(split_part({text_sql}, '.', {i}) AS BIGINT)" for i in range(1, 5)]
+    # TRY_CAST to octets: DuckDB evaluates this for rows the IPv4 test rejects too. Then to BIGINT,
+    # because an octet times 16777216 overflows DuckDB's 32-bit products.
+    parts = [f"CAST(TRY_CAST(split_part({text_sql}, '.', {i}) AS UTINYINT) AS BIGINT)" for i in range(1, 5)]
     return f"({parts[0]} * 16777216 + {parts[1]} * 65536 + {parts[2]} * 256 + {parts[3]})"
 
 
@@ -195,8 +202,8 @@ def _text(name: str) -> Builder:
 
 
 def _round(args: list[Typed], call: Call, ts: str) -> Typed:
-    digits = f", {as_number(args[1])}" if len(args) > 1 else ""
-    return Typed(f"round({as_number(args[0])}{digits})", "num")
+    digits = f", TRY_CAST({as_number(args[1])} AS INTEGER)" if len(args) > 1 else ""
+    return Typed(f"round(CAST({as_number(args[0])} AS DOUBLE){digits})", "num")
 
 
 def _coalesce(args: list[Typed], call: Call, ts: str) -> Typed:
@@ -214,9 +221,9 @@ def _trim(name: str) -> Builder:
 
 
 def _substr(args: list[Typed], call: Call, ts: str) -> Typed:
-    # Insights counts from 0: substr("xyZfooxyZ", 3, 3) is "foo".
-    start = f"CAST({as_number(args[1])} AS BIGINT) + 1"
-    length = f", CAST({as_number(args[2])} AS BIGINT)" if len(args) > 2 else ""
+    # Insights counts from 0: substr("xyZfooxyZ", 3, 3) is "foo". Positions past 32 bits give no value.
+    start = f"TRY_CAST({as_number(args[1])} AS INTEGER) + 1"
+    length = f", TRY_CAST({as_number(args[2])} AS INTEGER)" if len(args) > 2 else ""
     return Typed(f"substr({as_text(args[0])}, {start}{length})", "str")
 
 
