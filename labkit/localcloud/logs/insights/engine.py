@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .fields import json_fields
-from .functions import ValueKind
+from .functions import MAX_TIME_MS, MIN_TIME_MS, ValueKind
 from .parser import parse_query
 from .translate import EVENTS_TABLE, Plan, TimeRange, translate
 
@@ -120,6 +120,8 @@ def format_value(value: object, kind: ValueKind) -> str | None:
     if value is None:
         return None
     if kind == "time":
+        if not MIN_TIME_MS <= value <= MAX_TIME_MS:  # a period's ceiling can pass year 9999
+            return None
         moment = _EPOCH + timedelta(milliseconds=int(value))
         return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{int(value) % 1000:03d}"
     if isinstance(value, bool):

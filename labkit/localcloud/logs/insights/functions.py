@@ -68,6 +68,8 @@ for _names, _unit in (
     for _name in _names:
         _PERIOD_UNITS[_name] = _unit
 
+# The times results can write (yyyy-MM-dd HH:mm:ss.SSS): 0001-01-01 to 9999-12-31, in epoch milliseconds.
+MIN_TIME_MS, MAX_TIME_MS = -62_135_596_800_000, 253_402_300_799_999
 _MONDAY_1970_MS = 4 * 86_400_000  # weeks start on Monday; 1970-01-01 was a Thursday
 
 
@@ -236,7 +238,12 @@ def _if(args: list[Typed], call: Call, ts: str) -> Typed:
 
 
 def _time_arg(value: Typed) -> str:
-    return value.sql if value.kind in ("time", "num") else f"TRY_CAST({value.sql} AS BIGINT)"
+    """Epoch milliseconds as a BIGINT, or null outside the years results can write (1 to 9999): DuckDB
+    refuses dates beyond its range, and a month or year period turns the value into a date."""
+    if value.kind == "time":
+        return value.sql
+    millis = f"TRY_CAST({as_number(value)} AS BIGINT)"
+    return f"(CASE WHEN {millis} BETWEEN {MIN_TIME_MS} AND {MAX_TIME_MS} THEN {millis} END)"
 
 
 def _aggregate_number(name: str) -> Builder:
@@ -312,7 +319,7 @@ FUNCTIONS: dict[str, Function] = {
     "bin": Function(1, 1, lambda a, c, ts: Typed(floor_time(ts, c.args[0]), "time")),
     "datefloor": Function(2, 2, lambda a, c, ts: Typed(floor_time(_time_arg(a[0]), c.args[1]), "time")),
     "dateceil": Function(2, 2, lambda a, c, ts: Typed(ceil_time(_time_arg(a[0]), c.args[1]), "time")),
-    "frommillis": Function(1, 1, lambda a, c, ts: Typed(f"CAST({as_number(a[0])} AS BIGINT)", "time")),
+    "frommillis": Function(1, 1, lambda a, c, ts: Typed(_time_arg(a[0]), "time")),
     "tomillis": Function(1, 1, lambda a, c, ts: Typed(_time_arg(a[0]), "num")),
     # IP addresses
     "isvalidip": Function(1, 1, _bool(lambda a, c: f"({is_ipv4(as_text(a[0]))} OR {is_ipv6(as_text(a[0]))})")),
