@@ -5,6 +5,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from itertools import accumulate
 from typing import Iterable, Mapping
 
 import duckdb
@@ -58,13 +59,23 @@ def events_relation(events: Iterable[Mapping] | pa.Table,
 
 def _json_fields(table: pa.Table) -> pa.Array:
     """Parsed in Python: DuckDB's json_tree takes time quadratic in the nesting depth (a minute for one
-    deeply nested 256 KB event), rewrites numbers (1.50 as 1.5) and names keys by paths to re-parse."""
+    deeply nested 256 KB event), rewrites numbers (1.50 as 1.5) and names keys by paths to re-parse.
+    The map is built from flat arrays of names and values: a list of pairs per event converts slowly."""
     messages = table.column("message")
     maybe_json = pc.fill_null(pc.starts_with(pc.utf8_ltrim_whitespace(messages), "{"), False)
-    fields: list[list[tuple[str, str]] | None] = [None] * len(table)
+    names, values = [], []
+    counts, no_fields = [0] * len(table), [True] * len(table)
     for index, message in zip(pc.indices_nonzero(maybe_json).to_pylist(), pc.filter(messages, maybe_json).to_pylist()):
-        fields[index] = json_fields(message) or None
-    return pa.array(fields, type=JSON_FIELDS_COLUMN.type)
+        fields = json_fields(message)
+        if fields:
+            names.extend(name for name, _ in fields)
+            values.extend(value for _, value in fields)
+            counts[index], no_fields[index] = len(fields), False
+    if not names:
+        return pa.nulls(len(table), JSON_FIELDS_COLUMN.type)
+    offsets = pa.array(list(accumulate(counts, initial=0)), pa.int32())
+    return pa.MapArray.from_arrays(offsets, pa.array(names, pa.string()), pa.array(values, pa.string()),
+                                   type=JSON_FIELDS_COLUMN.type, mask=pa.array(no_fields, pa.bool_()))
 
 
 def run_query(query: str, events: duckdb.DuckDBPyRelation, start_time: int, end_time: int,
