@@ -30,7 +30,7 @@ _FLOW_POSITION = {name: (index + 1, numeric) for index, (name, numeric) in enume
 # copies that expression into every filter it pushes down to the scan.
 FLOW_PARTS_SQL = "CASE WHEN starts_with(message, '2 ') THEN string_split(message, ' ') END"
 
-# Logs Insights extracts at most this many fields from a JSON event.
+# Logs Insights extracts at most this many fields from a JSON event (docs/aws-behaviour.md, "Discovered fields").
 MAX_JSON_FIELDS = 200
 
 
