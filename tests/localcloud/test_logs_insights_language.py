@@ -203,6 +203,7 @@ def test_filter_conditions(events, condition, expected):
     ("ispresent(nosuchfield)", "0"),
     ("isempty(nosuchfield)", "1"),
     ("`dstPort` + 1", "3390"),
+    ('concat(bytes * 2, "|", bytes / 2, "|", 10 ^ 400, sqrt(-1), "|")', "8498|2124.5||"),  # no inf, nan or .0
 ])
 def test_field_expressions(events, expression, expected):
     assert values(events, f'filter action = "REJECT" and dstPort = 3389 | fields {expression} as v', "v") == \

@@ -129,6 +129,7 @@ ODD_QUERIES = [_Generator(seed).query() for seed in range(600)] + [
     "fields 10 ^ 400, -(10 ^ 400), 1 / 0, 1 % 0, round(1.5, 99999999999), substr('abc', 99999999999, -5)",
     'filter isIpInSubnet(noSuchField, "::/0") or isIpv4InSubnet(srcAddr, "0.0.0.0/0")',
     "stats count(*) as c by bin(1ms) | sort c desc | limit 10000",
+    "fields abs(-9223372036854775808), ceil(10 ^ 400), log(-1), sqrt(-1), log(0), (-8) ^ (1 / 3), 0 ^ -1",
 ]
 
 

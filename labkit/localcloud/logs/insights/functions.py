@@ -36,9 +36,10 @@ def as_number(value: Typed) -> str:
 def as_text(value: Typed) -> str:
     if value.kind == "str":
         return value.sql
-    if value.kind == "num":  # as results write numbers: a whole number without DuckDB's `.0`
+    if value.kind == "num":  # as results write numbers: a whole number without DuckDB's `.0`, no inf or nan
         whole = f"TRY_CAST({value.sql} AS BIGINT)"
-        return f"(CASE WHEN {whole} = {value.sql} THEN CAST({whole} AS VARCHAR) ELSE CAST({value.sql} AS VARCHAR) END)"
+        return (f"(CASE WHEN {whole} = {value.sql} THEN CAST({whole} AS VARCHAR) "
+                f"WHEN isfinite({value.sql}) THEN CAST({value.sql} AS VARCHAR) END)")
     return f"CAST({value.sql} AS VARCHAR)"
 
 
@@ -289,7 +290,7 @@ def _bool(template: Callable[[list[Typed], Call], str]) -> Builder:
 
 FUNCTIONS: dict[str, Function] = {
     # numeric
-    "abs": Function(1, 1, _num("abs")),
+    "abs": Function(1, 1, lambda a, c, ts: Typed(f"abs(CAST({as_number(a[0])} AS DOUBLE))", "num")),  # |min BIGINT|
     "ceil": Function(1, 1, _num("ceil")),
     "floor": Function(1, 1, _num("floor")),
     "greatest": Function(1, None, _num("greatest")),
