@@ -134,11 +134,11 @@ JSON_QUERIES = {
 def json_events(count: int, repeat: int) -> None:
     """`count` JSON events of a web application: a status, a path, a latency and a nested user."""
     rows = duckdb.sql(f"""
-        SELECT '/app/web' AS log_group, 'web-' || (i % 4) AS log_stream, ({START_S} + i % {SPAN_S}) * 1000 AS timestamp_ms,
-               ({START_S} + i % {SPAN_S}) * 1000 AS ingestion_time_ms,
-               '{{"status": ' || [200, 404, 500][CAST(1 + hash(i, 1) % 3 AS BIGINT)] || ', "path": "/p' || hash(i, 2) % 50
-               || '", "latency": ' || round((hash(i, 3) % 100000) / 1000, 3) || ', "user": {{"id": ' || hash(i, 4) % 1000
-               || ', "tags": ["a", "b"]}}}}' AS message
+        SELECT '/app/web' AS log_group, 'web-' || (i % 4) AS log_stream,
+               ({START_S} + i % {SPAN_S}) * 1000 AS timestamp_ms, ({START_S} + i % {SPAN_S}) * 1000 AS ingestion_time_ms,
+               '{{"status": ' || [200, 404, 500][CAST(1 + hash(i, 1) % 3 AS BIGINT)]
+               || ', "path": "/p' || hash(i, 2) % 50 || '", "latency": ' || round((hash(i, 3) % 100000) / 1000, 3)
+               || ', "user": {{"id": ' || hash(i, 4) % 1000 || ', "tags": ["a", "b"]}}}}' AS message
         FROM range({count}) t(i)
     """).to_arrow_table()
     started = time.perf_counter()

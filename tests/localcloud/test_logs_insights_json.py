@@ -14,8 +14,9 @@ START_MS = 1_600_000_000_000
 # "Supported logs and discovered fields", Fields in JSON logs: the documentation's CloudTrail event.
 START_INSTANCES = {
     "eventVersion": "1.0",
-    "userIdentity": {"type": "IAMUser", "principalId": "EX_PRINCIPAL_ID", "arn": "arn: aws: iam: : 123456789012: user/Alice",
-                     "accessKeyId": "EXAMPLE_KEY_ID", "accountId": "123456789012", "userName": "Alice"},
+    "userIdentity": {"type": "IAMUser", "principalId": "EX_PRINCIPAL_ID",
+                     "arn": "arn: aws: iam: : 123456789012: user/Alice", "accessKeyId": "EXAMPLE_KEY_ID",
+                     "accountId": "123456789012", "userName": "Alice"},
     "eventTime": "2014-03-06T21: 22: 54Z", "eventSource": "ec2.amazonaws.com", "eventName": "StartInstances",
     "awsRegion": "us-east-2", "sourceIPAddress": "192.0.2.255", "userAgent": "ec2-api-tools1.6.12.2",
     "requestParameters": {"instancesSet": {"items": [{"instanceId": "i-abcde123"}]}},
@@ -30,7 +31,8 @@ CLOUDTRAIL = [
     {"eventSource": "ec2.amazonaws.com", "eventName": "StartInstances", "awsRegion": "us-east-2",
      "requestParameters": {"instancesSet": {"items": [{"instanceId": "i-0000aaaa"}]}}},
     {"eventSource": "iam.amazonaws.com", "eventName": "CreateUser", "awsRegion": "us-east-1",
-     "requestParameters": {"userName": "Bob"}, "responseElements": {"user": {"arn": "arn:aws:iam::123456789012:user/Bob"}}},
+     "requestParameters": {"userName": "Bob"},
+     "responseElements": {"user": {"arn": "arn:aws:iam::123456789012:user/Bob"}}},
     {"eventSource": "cloudtrail.amazonaws.com", "eventName": "UpdateTrail", "awsRegion": "us-east-1",
      "errorCode": "TrailNotFoundException", "errorMessage": "Unknown trail"},
     {"eventSource": "cloudtrail.amazonaws.com", "eventName": "UpdateTrail", "awsRegion": "us-east-1"},
@@ -142,7 +144,8 @@ def test_values_keep_their_json_text_and_a_json_encoded_string_is_one_value():
 def test_events_that_are_no_json_object_have_only_system_fields():
     messages = ["[1, 2]", '"text"', "42", '{"unterminated": ', "{'single': 'quotes'}", '{"a": NaN}']
     relation = events_relation([dict(log_group="/n", log_stream="s", timestamp_ms=START_MS + index,
-                                     ingestion_time_ms=START_MS, message=message) for index, message in enumerate(messages)])
+                                     ingestion_time_ms=START_MS, message=message)
+                                for index, message in enumerate(messages)])
     result = run_query("sort @timestamp asc", relation, 0, 2_000_000_000).results
     assert [sorted(cell["field"] for cell in row) for row in result] == \
         [sorted(["@timestamp", "@message", "@logStream", "@log", "@ingestionTime", "@ptr"])] * len(messages)
@@ -152,9 +155,11 @@ def test_events_that_are_no_json_object_have_only_system_fields():
 
 @pytest.mark.parametrize("query, expected", [
     # filter: "retrieves f1, f2 and f3 for all log events with a value greater than 2000 in duration"
-    ("fields f1, f2, f3 | filter (duration>2000)", [{"f1": "5", "f2": "b", "f3": "1"}, {"f1": "10", "f2": "a", "f3": "5"}]),
+    ("fields f1, f2, f3 | filter (duration>2000)",
+     [{"f1": "5", "f2": "b", "f3": "1"}, {"f1": "10", "f2": "a", "f3": "5"}]),
     # "where f1 equals 10 or f3 is greater than 25"
-    ("fields f1, f2 | filter (f1=10 or f3>25)", [{"f1": "7", "f2": "b"}, {"f1": "20", "f2": "a"}, {"f1": "10", "f2": "a"}]),
+    ("fields f1, f2 | filter (f1=10 or f3>25)",
+     [{"f1": "7", "f2": "b"}, {"f1": "20", "f2": "a"}, {"f1": "10", "f2": "a"}]),
     # "where the field statusCode contains a value between 200 and 299", and the negation
     (r"fields f1 | filter statusCode like /2\d\d/", [{"f1": "10"}]),
     (r"fields f1 | filter statusCode not like /2\d\d/", [{"f1": "7"}, {"f1": "5"}, {"f1": "20"}]),
