@@ -208,6 +208,11 @@ def test_background_traffic_is_delivered_whole_to_each_destination(lab_with_serv
     s3_records = records.read_s3_records(lab, lab.bucket)
     assert len(s3_records) == passed
     assert len(records.read_log_events(lab, lab.config.log_group)) == passed
+    now = time.time()  # noise of the past hour, up to the last whole minute: all of it readable up to now
+    assert (s3_records["end"] <= now).all()
+    pages = lab.client("logs").get_paginator("filter_log_events").paginate(
+        logGroupName=lab.config.log_group, endTime=int(now * 1000))
+    assert sum(len(page["events"]) for page in pages) == passed
     inbound_web = s3_records[(s3_records["dstaddr"] == server.private_ip) & s3_records["dstport"].isin([80, 443])]
     assert len(inbound_web) and set(inbound_web["action"]) == {"REJECT"}  # the group allows only SSH from you
     assert not len(s3_records[(s3_records["srcaddr"] == server.private_ip) & s3_records["srcport"].isin([80, 443])])
