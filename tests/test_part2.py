@@ -218,6 +218,21 @@ def test_background_traffic_is_delivered_whole_to_each_destination(lab_with_serv
     assert not len(s3_records[(s3_records["srcaddr"] == server.private_ip) & s3_records["srcport"].isin([80, 443])])
 
 
+def test_background_traffic_ends_where_asked_and_never_in_the_future(lab_with_server):
+    """Part 4's noise fills yesterday (a whole UTC day: the same daily rhythm whenever the lab runs)."""
+    lab, server, *_ = lab_with_server
+    midnight = int(time.time()) // 86400 * 86400
+    before = len(records.read_s3_records(lab, lab.bucket))
+    result = traffic.local_cloud_request(lab, "background-traffic", {
+        "records": 300, "minutes": 24 * 60, "end": midnight, "seed": 4, "interface_ids": [server.interface_id]})
+    s3_records = records.read_s3_records(lab, lab.bucket)
+    assert len(s3_records) == before + result["records"]
+    noise = s3_records.iloc[before:] if before else s3_records
+    assert noise["start"].min() >= midnight - 86400 and noise["end"].max() < midnight
+    with pytest.raises(ValueError, match="describes the past"):
+        traffic.local_cloud_request(lab, "background-traffic", {"records": 10, "end": int(time.time()) + 3600})
+
+
 def test_parquet_hive_hourly_delivery(lab_with_server):
     lab, server, *_ = lab_with_server
     vpc_id = flow_logs.ensure_vpc(lab)

@@ -148,7 +148,9 @@ class BackgroundTraffic:
         self.clock = clock
 
     def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Control endpoint `background-traffic`: {region, seed, records | minutes, [interface_ids]}."""
+        """Control endpoint `background-traffic`: {region, seed, records | minutes, [end], [interface_ids]}.
+
+        The noise fills the `minutes` before `end` (Unix seconds; by default now): records of the past."""
         region = request.get("region", "us-east-1")
         interfaces = flow_logged_interfaces(DEFAULT_ACCOUNT_ID, region, request.get("interface_ids"))
         if not interfaces:
@@ -157,7 +159,10 @@ class BackgroundTraffic:
         records, minutes = request.get("records"), request.get("minutes")
         if records is None and minutes is None:
             raise ValueError("Give the number of records or the number of minutes of background traffic.")
-        end = int(self.clock()) // AGGREGATION_INTERVAL * AGGREGATION_INTERVAL
+        now = int(self.clock())
+        end = int(request.get("end", now)) // AGGREGATION_INTERVAL * AGGREGATION_INTERVAL
+        if end > now:
+            raise ValueError("Background traffic describes the past: its end must not be later than now.")
         start = end - int(minutes or 60) * 60
         ec2 = backends.ec2(DEFAULT_ACCOUNT_ID, region)
         views = {i.interface_id: interface_view(ec2, ec2.enis[i.interface_id]) for i in interfaces}
