@@ -299,6 +299,8 @@ def _create_table(sql: str) -> CreateTable:
             storage = _storage_for_serde(prop.this.name, storage)
         elif isinstance(prop, exp.FileFormatProperty) and prop.this.name.upper() == "PARQUET":
             storage = Storage(PARQUET_SERDE, PARQUET_INPUT_FORMAT, PARQUET_OUTPUT_FORMAT, {"serialization.format": "1"})
+        elif isinstance(prop, exp.ExternalProperty):
+            continue  # the EXTERNAL of CREATE EXTERNAL TABLE: sqlglot lists it as a property without a name
         elif isinstance(prop, exp.Property):
             table_properties[prop.name] = prop.text("value")
     if location is None:
