@@ -55,9 +55,10 @@ def main() -> int:
         remove_learners(hub, names)
         hub.stop()
     left = leftover_processes(hub.venv)
-    shutil.rmtree(scratch)
+    if all(learner.green for learner in learners):
+        shutil.rmtree(scratch)  # else kept: the hub's log and the executed notebooks show what failed
 
-    print(f"{args.users} learners on {os.cpu_count()} cores (load average at start {load[0]:.1f}); log {hub.log}")
+    print(f"{args.users} learners on {os.cpu_count()} cores (load average at start {load[0]:.1f})")
     print(f"hub start {hub_start:.1f} s; servers ready in {min(l.spawn_s for l in learners):.1f}-"
           f"{max(l.spawn_s for l in learners):.1f} s; spawn + whole lab, all learners: {lab_wall:.1f} s")
     for learner in learners:

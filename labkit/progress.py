@@ -174,7 +174,8 @@ def subscription_confirmed(lab: Lab) -> Outcome:
 @milestone(3)
 def alarm_email_received(lab: Lab) -> Outcome:
     """The alarm's email went out: on the local cloud, an ALARM email in its outbox (the learner's
-    mailbox); on AWS, SNS's own count of notifications it delivered for the topic (NumberOfNotificationsDelivered)."""
+    mailbox); on AWS, SNS's own count of notifications it delivered for the topic (docs/aws-behaviour.md,
+    "Delivery counts on AWS")."""
     topic_arn = _topic_arn(lab)
     if topic_arn is None:
         return False, f"No SNS topic named {lab.config.topic_name!r} (Part 3)."
