@@ -167,6 +167,11 @@ def grade(course: Path | None = None, submissions: Path | None = None, cloud: st
         failures = {}
         for learner in learners:
             report(f"{learner} ...")
+            if cloud == "own" and not _running_in(homes / learner / ".labkit"):
+                failures[learner] = (f"no local cloud runs in {homes / learner / '.labkit'}: the learner starts it "
+                                     f"by running a notebook, or grade with --cloud fresh")
+                report(f"{learner}: not graded: {failures[learner]}")
+                continue
             result = api.autograde(ASSIGNMENT, learner)
             if not result["success"]:
                 failures[learner] = _last_line(result.get("error") or result.get("log") or "autograde failed")
@@ -175,6 +180,14 @@ def grade(course: Path | None = None, submissions: Path | None = None, cloud: st
         for name, value in saved.items():
             os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
     return results(api, learners, failures)
+
+
+def _running_in(labkit_home: Path) -> bool:
+    """Whether the learner's own local cloud runs (grading must not start one in their home)."""
+    from .localcloud import lifecycle
+
+    os.environ["LABKIT_HOME"] = str(labkit_home)  # grade() restores it
+    return lifecycle.running() is not None
 
 
 def _require_release(api: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import socket
 from pathlib import Path
 
 import nbformat
@@ -153,6 +154,35 @@ def test_grading_gives_full_zero_and_partial_marks_each_on_a_fresh_cloud(course,
     assert len(written) == 9 and {row["status"] for row in written} == {"passed", "failed"}
     html = page.read_text(encoding="utf-8")
     assert "<th>cy</th>" in html and "1 / 4" in html and "No bucket fixture-bucket." in html
+
+
+def test_grading_on_the_learners_own_clouds_judges_what_is_in_them(course, released, tmp_path, monkeypatch):
+    """--cloud own: ada's release, unsolved, still scores exercise 1.1, because her own cloud has the bucket;
+    bob, whose cloud does not run, is not graded (and gets no cloud started in his home)."""
+    homes, submissions = tmp_path / "homes", tmp_path / "submitted"
+    for learner in ("ada", "bob"):
+        _submit(submissions, learner, released)
+    monkeypatch.setenv("LABKIT_HOME", str(homes / "ada" / ".labkit"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    lifecycle.start_detached(port)
+    try:
+        import labkit
+
+        labkit.connect(labkit.LabConfig.resolve()).client("s3").create_bucket(Bucket="fixture-bucket")
+        rows = grading.grade(course, submissions, cloud="own", homes=homes)
+        assert lifecycle.running() is not None  # a learner's own cloud runs on
+    finally:
+        monkeypatch.setenv("LABKIT_HOME", str(homes / "ada" / ".labkit"))
+        lifecycle.stop()
+    table = {(row.learner, row.exercise): row for row in rows}
+    assert (table[("ada", "ex1-1-check")].points, table[("ada", "ex1-1-check")].message) == (
+        2, "✅ The bucket is there.")
+    assert all(row.points == 0 and row.message.startswith("not graded: no local cloud runs in ")
+               for row in rows if row.learner == "bob")
+    monkeypatch.setenv("LABKIT_HOME", str(homes / "bob" / ".labkit"))
+    assert lifecycle.recorded() is None
 
 
 def test_grading_before_any_release_says_to_release_first(tmp_path):
