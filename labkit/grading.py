@@ -218,12 +218,16 @@ def results(api: Any, learners: Iterable[str], failures: dict[str, str] | None =
                   for notebook in sorted(assignment.notebooks, key=lambda n: n.name)
                   for cell in sorted(notebook.grade_cells, key=lambda c: c.name)]
         for learner in learners:
+            if learner in failures:  # not graded now: the gradebook's points of an earlier grading are not these
+                rows += [ExerciseResult(learner, notebook, exercise, 0, max_points, "failed",
+                                        f"not graded: {failures[learner]}") for notebook, exercise, max_points in checks]
+                continue
             for notebook, exercise, max_points in checks:
                 try:
                     points = gradebook.find_grade(exercise, notebook, ASSIGNMENT, learner).score
                 except MissingEntry:
                     rows.append(ExerciseResult(learner, notebook, exercise, 0, max_points, "failed",
-                                               f"not graded: {failures.get(learner, 'no submission of this notebook')}"))
+                                               "not graded: no submission of this notebook"))
                     continue
                 autograded = Path(api.coursedir.format_path(api.coursedir.autograded_directory, learner, ASSIGNMENT))
                 cell = _check_cell(autograded / f"{notebook}.ipynb", exercise)
