@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv check lab test test-moto-next jupyter notebooks benchmarks clean
+.PHONY: venv check lab test test-moto-next jupyter notebooks benchmarks workshop-venv workshop-test workshop-bench clean
 
 venv: $(STAMP)
 
@@ -51,5 +51,27 @@ notebooks: venv
 benchmarks: venv
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
+# A workshop's host (workshop/README.md). Its venv is made from a Python every learner may run (not one
+# under /root), with labkit installed as a package (no checkout on learners' servers), JupyterHub, and the
+# hub's proxy from npm. labkit is reinstalled each time: the venv runs this checkout's code.
+WORKSHOP_PYTHON ?= /usr/bin/python3
+WORKSHOP_VENV   := .venv-workshop
+
+workshop-venv: workshop/node_modules/.bin/configurable-http-proxy
+	test -x $(WORKSHOP_VENV)/bin/python || $(WORKSHOP_PYTHON) -m venv $(WORKSHOP_VENV)
+	$(WORKSHOP_VENV)/bin/python -m pip install --quiet ".[workshop]"
+	$(WORKSHOP_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
+
+workshop/node_modules/.bin/configurable-http-proxy:
+	npm install --prefix workshop --no-save --no-fund --no-audit configurable-http-proxy@5
+
+# The hub for real, with two learners running the whole lab (as root: it makes Unix accounts). Not in `make test`.
+workshop-test: workshop-venv
+	$(WORKSHOP_VENV)/bin/python -m pytest workshop/tests -p no:cacheprovider
+
+# N learners at once through the hub: green/red per learner, wall times, peak memory (USERS=2 by default).
+workshop-bench: workshop-venv
+	$(WORKSHOP_VENV)/bin/python benchmarks/workshop_hub.py --users $(or $(USERS),2)
+
 clean:
-	rm -rf $(VENV) .venv-moto-next runs .pytest_cache
+	rm -rf $(VENV) .venv-moto-next $(WORKSHOP_VENV) workshop/node_modules runs .pytest_cache

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, LabConfig
@@ -63,6 +65,35 @@ def _parser() -> argparse.ArgumentParser:
                                               "in work/.replaced/)")
     reset.add_argument("notebook", help="its number (02) or name")
     reset.set_defaults(func=_reset)
+
+    progress = commands.add_parser("progress", help="which milestones of each part you have reached (read from "
+                                                    "your cloud)")
+    progress.add_argument("--json", action="store_true", help="print them as JSON")
+    progress.add_argument("--target", default=None, help="local (default) or aws")
+    progress.set_defaults(func=_progress)
+
+    workshop = commands.add_parser("workshop", help="for instructors: release, grade, the learners' progress"
+                                   ).add_subparsers(required=True, metavar="ACTION")
+    release = workshop.add_parser("release", help="write the student notebooks (nbgrader generate_assignment)")
+    release.add_argument("dir", nargs="?", type=Path, default=None,
+                         help="copy them here too (they are in workshop/course/release/vpc-flow-logs/)")
+    release.set_defaults(func=_workshop_release)
+    collect = workshop.add_parser("collect", help="copy each learner's work/ into the course's submitted/")
+    collect.add_argument("homes", type=Path, help="the folder of the learners' home folders (one per learner)")
+    collect.set_defaults(func=_workshop_collect)
+    grade = workshop.add_parser("grade", help="autograde the submissions (nbgrader autograde), write grades.csv "
+                                              "and grades.html")
+    grade.add_argument("submissions", type=Path, help="nbgrader's layout: <learner>/vpc-flow-logs/*.ipynb "
+                                                      "(workshop/course/submitted after collect)")
+    grade.add_argument("--cloud", choices=["fresh", "own"], default="fresh",
+                       help="run each learner's notebooks on a fresh local cloud (default) or on their own")
+    grade.add_argument("--homes", type=Path, default=None, help="with --cloud own: the folder of the learners' homes")
+    grade.add_argument("--out", type=Path, default=None, help="where the reports go (default: workshop/course/reports)")
+    grade.set_defaults(func=_workshop_grade)
+    overview = workshop.add_parser("progress", help="every learner's milestones, from their own clouds")
+    overview.add_argument("homes", type=Path, help="the folder of the learners' home folders (one per learner)")
+    overview.add_argument("--json", action="store_true", help="print them as JSON")
+    overview.set_defaults(func=_workshop_progress)
 
     teardown = commands.add_parser("teardown", help="remove everything the lab created")
     for option in ("--target", "--region", "--run-id", "--name-prefix"):
@@ -211,6 +242,66 @@ def _reset(args: argparse.Namespace) -> int:
         print(f"labkit: {error}", file=sys.stderr)
         return 2
     print(f"A fresh copy is in work/; yours is in {kept}." if ".replaced" in str(kept) else f"A fresh copy: {kept}")
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> int:
+    """Exit 0 when every milestone is reached. Never starts a local cloud: one that is not running has
+    reached nothing."""
+    from . import progress
+    from .localcloud import lifecycle
+    from .session import connect
+
+    config = LabConfig.resolve(target=args.target)
+    if config.target == "local" and lifecycle.reachable_endpoint() is None:
+        print(json.dumps({"running": False, "parts": []}) if args.json else
+              "No local cloud is running: nothing of the lab exists yet (or it was stopped, and what it held is gone).")
+        return 1
+    reached = progress.milestones(connect(config))
+    print(json.dumps({"running": True, **progress.as_json(reached)}, ensure_ascii=False) if args.json
+          else progress.as_text(reached))
+    return 0 if all(m.reached for m in reached) else 1
+
+
+def _workshop_release(args: argparse.Namespace) -> int:
+    from . import grading
+
+    released = grading.release(into=args.dir)
+    print(f"Released {len(released)} notebooks to {released[0].parent}/: solutions and hidden tests removed, "
+          f"outputs cleared, the checks locked.")
+    return 0
+
+
+def _workshop_collect(args: argparse.Namespace) -> int:
+    from . import workshop
+
+    for learner, copied in workshop.collect(args.homes).items():
+        print(f"{learner}: {len(copied)} notebook(s)" if copied else f"{learner}: no work/ folder, nothing collected")
+    return 0
+
+
+def _workshop_grade(args: argparse.Namespace) -> int:
+    from . import grading
+
+    try:
+        rows = grading.grade(submissions=args.submissions, cloud=args.cloud, homes=args.homes,
+                             report=lambda line: print(line, flush=True))
+    except (ValueError, grading.GradingError) as error:
+        print(f"labkit: {error}", file=sys.stderr)
+        return 2
+    table, page = grading.write_reports(rows, args.out or grading.course_root() / "reports")
+    for learner in dict.fromkeys(row.learner for row in rows):
+        mine = [row for row in rows if row.learner == learner]
+        print(f"{learner}: {sum(r.points for r in mine):g} / {sum(r.max_points for r in mine):g}")
+    print(f"Grades: {table} and {page}")
+    return 0
+
+
+def _workshop_progress(args: argparse.Namespace) -> int:
+    from . import workshop
+
+    overview = workshop.progress(args.homes)
+    print(json.dumps(overview, ensure_ascii=False, indent=2) if args.json else workshop.progress_table(overview))
     return 0
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 
 from .localcloud.server import InProcessServer
-from .runner import CELL_TIMEOUT_S, TEARDOWN, execute, lab_notebooks, project_root
+from .runner import CELL_TIMEOUT_S, TEARDOWN, execute, installed_notebooks, lab_notebooks
 
 
 def clean_metadata(path: Path) -> None:
@@ -45,4 +45,4 @@ def refresh(notebooks_dir: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(refresh(project_root() / "notebooks"))
+    sys.exit(refresh(installed_notebooks()))

@@ -11,6 +11,7 @@ import itertools
 import os
 import re
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -38,7 +39,17 @@ class NotebookResult:
 
 
 def project_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+    """The checkout labkit runs from, else (labkit installed, as on a workshop's servers) the current
+    directory: where `runs/` and the learner's `work/` go."""
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "pyproject.toml").is_file() and (checkout / "notebooks").is_dir() else Path.cwd()
+
+
+def installed_notebooks() -> Path:
+    """The lab's notebooks: the checkout's notebooks/, else the copy installed with labkit (the wheel puts
+    them in <prefix>/share/labkit/notebooks, see pyproject.toml)."""
+    checkout = Path(__file__).resolve().parent.parent / "notebooks"
+    return checkout if checkout.is_dir() else Path(sysconfig.get_path("data")) / "share" / "labkit" / "notebooks"
 
 
 def lab_notebooks(notebooks_dir: Path, only: list[str] | None = None) -> list[Path]:
@@ -121,7 +132,7 @@ def run_lab(
     report: Callable[[str], None] = lambda line: None,
 ) -> tuple[list[NotebookResult], Path]:
     """Run the numbered notebooks in order, then teardown (unless `keep`); `report` hears the progress."""
-    notebooks_dir = notebooks_dir or project_root() / "notebooks"
+    notebooks_dir = notebooks_dir or installed_notebooks()
     notebooks = lab_notebooks(notebooks_dir, only)
     teardown = notebooks_dir / f"{TEARDOWN}.ipynb"
     declared = {path: set(papermill.inspect_notebook(str(path))) for path in [*notebooks, teardown]}

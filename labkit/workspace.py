@@ -2,9 +2,9 @@
 notebook, so that JupyterLab never opens (or autosaves into) the committed notebooks and `git pull`
 never conflicts with a learner's work.
 
-The student version is what nbgrader hands out (its own preprocessors, not a re-implementation): the
-solution regions replaced by `raise NotImplementedError()`, hidden tests removed, outputs cleared; the
-exercise checks stay, so that the learner sees ✅ or ❌ with a hint.
+The student version is a workshop's release (`grading.student_versions`: nbgrader's generate_assignment,
+not a re-implementation): the solution regions replaced by `raise NotImplementedError()`, hidden tests
+removed, outputs cleared, the checks locked; the checks stay, so that the learner sees ✅ or ❌ with a hint.
 """
 
 from __future__ import annotations
@@ -15,41 +15,31 @@ from pathlib import Path
 
 import nbformat
 
-from .runner import project_root
+from .grading import student_versions
+from .runner import installed_notebooks, project_root
 
 WORK_DIR = "work"
 START_HERE = "START_HERE.md"
 
 
-def student_version(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The notebook as a learner gets it: nbgrader's ClearSolutions, ClearHiddenTests and ClearOutput."""
-    from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
-
-    student = nbformat.reads(nbformat.writes(notebook), as_version=4)  # a copy: the preprocessors edit in place
-    for preprocessor in (ClearSolutions(), ClearHiddenTests(), ClearOutput()):
-        student, _ = preprocessor.preprocess(student, {})
-    return student
-
-
 def seed(work: Path | None = None, notebooks: Path | None = None) -> list[str]:
     """Copy the student version of every notebook that is not yet in `work` (a learner's edits are never
     overwritten), and the start-here page. Returns what was copied."""
-    work, notebooks = work or project_root() / WORK_DIR, notebooks or project_root() / "notebooks"
+    work, notebooks = work or project_root() / WORK_DIR, notebooks or installed_notebooks()
     work.mkdir(exist_ok=True)
-    copied = []
-    for source in sorted(notebooks.glob("*.ipynb")):
-        target = work / source.name
-        if not target.exists():
-            nbformat.write(student_version(nbformat.read(source, as_version=4)), target)
-            copied.append(source.name)
+    missing = [source.name for source in sorted(notebooks.glob("*.ipynb")) if not (work / source.name).exists()]
+    if missing:
+        released = student_versions(notebooks)
+        for name in missing:
+            nbformat.write(released[name], work / name)
     (work / START_HERE).write_text(start_here(sorted(p.name for p in notebooks.glob("*.ipynb"))))
-    return copied
+    return missing
 
 
 def reset(name: str, work: Path | None = None, notebooks: Path | None = None) -> Path:
     """Put a fresh student copy of one notebook (by number, `02`, or name) in `work`; the learner's copy is
     kept in `work/.replaced/` first. Returns where the old one went (or the new one, if there was none)."""
-    work, notebooks = work or project_root() / WORK_DIR, notebooks or project_root() / "notebooks"
+    work, notebooks = work or project_root() / WORK_DIR, notebooks or installed_notebooks()
     matches = [p for p in sorted(notebooks.glob("*.ipynb")) if p.name == name or p.stem == name or p.name[:2] == name]
     if len(matches) != 1:
         known = ", ".join(p.stem for p in sorted(notebooks.glob("*.ipynb")))
@@ -61,7 +51,7 @@ def reset(name: str, work: Path | None = None, notebooks: Path | None = None) ->
         kept.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(target, kept)
     work.mkdir(exist_ok=True)
-    nbformat.write(student_version(nbformat.read(source, as_version=4)), target)
+    nbformat.write(student_versions(notebooks)[source.name], target)
     return kept
 
 

@@ -13,7 +13,7 @@ LABKIT = Path(__file__).parent.parent / "labkit"
 # What the notebooks import, and what they reach through labkit: the local cloud's health and outbox.
 NOTEBOOK_IMPORTS = """
 import labkit, labkit.flow_logs, labkit.traffic, labkit.records, labkit.monitoring, labkit.analysis
-import labkit.plots, labkit.checks, labkit.teardown
+import labkit.plots, labkit.checks, labkit.teardown, labkit.progress
 from labkit.localcloud import lifecycle
 from labkit.localcloud.sns.outbox import Outbox
 import sys

@@ -51,7 +51,8 @@ class ServerInfo:
 
 def check_port_free(port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # As the server binds: connections of a stopped cloud lingering in TIME_WAIT do not hold the port.
+        # As the server binds (SO_REUSEADDR): connections of a stopped local cloud still in TIME_WAIT (its
+        # clients kept them open) do not keep it from starting again; a program listening there does.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
