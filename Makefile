@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv check lab test test-moto-next jupyter notebooks benchmarks workshop-venv workshop-test workshop-bench clean
+.PHONY: venv check lab test test-slow test-moto-next jupyter notebooks benchmarks workshop-venv workshop-test workshop-bench clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,10 @@ lab: venv
 test: venv
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest notebooks
+
+# The slow suites (minutes each: grading whole labs with nbgrader); not part of make test.
+test-slow: venv
+	$(BIN)/python -m pytest tests -m slow
 
 # The unit tests against moto's next minor version, in .venv-moto-next (not part of CI).
 test-moto-next:

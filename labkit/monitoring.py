@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import records
 from .config import ConfigError
 from .localcloud.sns.formats import CONFIRMATION_SUBJECT
 from .session import Lab
@@ -107,6 +108,8 @@ def wait_for_datapoints(lab: Lab, since: datetime, namespace: str | None = None,
     """Wait until the metric (the lab's unless named) has a datapoint for a period that started at or after
     `since` and is over (the periods an alarm judges); returns those datapoints. TimeoutError otherwise."""
     namespace, metric_name = namespace or lab.config.metric_namespace, metric_name or lab.config.metric_name
+    if (namespace, metric_name) == (lab.config.metric_namespace, lab.config.metric_name):
+        records.require_a_flow_log_delivering_to(lab, lab.config.log_group)  # the metric filter's only source
     first = pd.Timestamp(since).floor(f"{period}s")
 
     def finished_periods() -> pd.DataFrame:

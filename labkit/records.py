@@ -75,9 +75,26 @@ def _typed(records: pd.DataFrame) -> pd.DataFrame:
     return records
 
 
+class NoFlowLogDelivers(LookupError):
+    """No flow log delivers to the log group: waiting for its records would wait in vain."""
+
+
+def require_a_flow_log_delivering_to(lab: Lab, log_group: str) -> None:
+    """NoFlowLogDelivers at once, rather than after minutes of waiting, when no flow log writes to
+    `log_group` and nothing ever wrote there (a learner who skipped Part 1's `CW-logs`)."""
+    delivering = lab.client("ec2").describe_flow_logs(
+        Filters=[{"Name": "log-group-name", "Values": [log_group]}])["FlowLogs"]
+    written = delivering or lab.client("logs").describe_log_streams(logGroupName=log_group, limit=1)["logStreams"]
+    if not written:
+        raise NoFlowLogDelivers(f"No flow log delivers to the log group {log_group}, so no record will arrive there: "
+                                f"create the CloudWatch Logs flow log {lab.config.cw_flow_log_name!r} first "
+                                "(Part 1, Exercise 1.3).")
+
+
 def attempt_records(lab: Lab, log_group: str, attempt: Any, server: Any, timeout_s: float = 900) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The records of one connection attempt in the log group, once both directions have arrived (on AWS
     they take minutes): (inbound: the learner's packets to the server, outbound: the server's replies)."""
+    require_a_flow_log_delivering_to(lab, log_group)
     def both() -> tuple[pd.DataFrame, pd.DataFrame]:
         events = read_log_events(lab, log_group)
         events = events[events["start"] >= attempt.at]

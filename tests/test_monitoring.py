@@ -190,3 +190,21 @@ def test_on_aws_the_alert_email_must_be_a_real_mailbox(lab):
         monitoring.alert_address(on_aws, EMAIL)
     with pytest.raises(ConfigError, match="not an email address"):
         monitoring.alert_address(lab, "learner")
+
+
+def test_waiting_for_records_no_flow_log_delivers_fails_at_once_with_the_fix(local_env):
+    """A learner who skipped Exercise 1.3 (no `CW-logs`) learns it at once, not after a 15-minute wait
+    (an instructor's grading of unfinished work waited out every such cell)."""
+    from labkit import records
+
+    lab = connect(LabConfig.resolve(run_id="no-cw-logs", name_prefix=f"t{uuid.uuid4().hex[:8]}"))
+    lab.client("logs").create_log_group(logGroupName=lab.config.log_group, tags=lab.config.tags)
+    try:
+        started = time.monotonic()
+        with pytest.raises(records.NoFlowLogDelivers, match="Exercise 1.3"):
+            records.attempt_records(lab, lab.config.log_group, attempt=None, server=None, timeout_s=60)
+        with pytest.raises(records.NoFlowLogDelivers, match=lab.config.cw_flow_log_name):
+            monitoring.wait_for_datapoints(lab, since=datetime.now(timezone.utc), timeout_s=60)
+        assert time.monotonic() - started < 10
+    finally:
+        teardown.teardown(lab, [teardown.LogGroups()])
