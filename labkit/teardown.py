@@ -338,9 +338,14 @@ class AthenaTables:
 
 class GlueDatabases:
     label = "Glue database"
+    # Every account and region has it from the start (Athena's and pyathena's default schema): never the
+    # lab's to remove, nor the tables others keep in it, whatever tags it was given.
+    ACCOUNT_DEFAULT = "default"
 
     def find(self, lab: Lab) -> list[str]:
         name = lab.config.database_name
+        if name == self.ACCOUNT_DEFAULT:
+            return []
         return [name] if self.exists(lab, name) and analysis.lab_owns_database(lab, name) else []
 
     def delete(self, lab: Lab, resource_id: str) -> None:

@@ -4,6 +4,8 @@ created once, tagged, and removed by teardown; the plots draw what they are give
 
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -154,6 +156,19 @@ def test_plots_draw_the_frames():
     assert [t.get_text() for t in talkers.get_yticklabels()] == ["a", "b"]  # biggest at the top
     times = pd.DataFrame({"bucket": pd.date_range("2024-05-01", periods=3, freq="10min", tz="UTC"), "n": [1, 2, 3]})
     assert len(plots.rejects_over_time(times, "bucket", "n", bucket_minutes=10).patches) == 3
+
+
+def test_teardown_never_removes_the_accounts_default_database(lab, athena):
+    """Not even one that carries the lab's tags, for a lab told to use it: it is every account's, and
+    so are the tables others keep in it."""
+    glue = lab.client("glue")
+    glue.create_table(DatabaseName="default", TableInput={"Name": "someone_elses", "StorageDescriptor": {
+        "Columns": [{"Name": "a", "Type": "string"}], "Location": f"s3://{lab.bucket}/elsewhere/"}})
+    glue.tag_resource(ResourceArn=analysis.database_arn(lab, "default"), TagsToAdd=lab.config.tags)
+    in_default = connect(dataclasses.replace(lab.config, database_base="default"))
+    assert teardown.teardown(in_default, [teardown.AthenaTables(), teardown.GlueDatabases()]) == []
+    assert glue.get_table(DatabaseName="default", Name="someone_elses")["Table"]["Name"] == "someone_elses"
+    glue.delete_table(DatabaseName="default", Name="someone_elses")
 
 
 def test_teardown_removes_the_athena_resources_last_test(lab, athena):

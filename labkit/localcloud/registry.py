@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import os
 
+from moto.athena.models import AthenaBackend
 from moto.cloudwatch.models import CloudWatchBackend
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.ec2.models.flow_logs import FlowLogsBackend
 from moto.ec2.models.instances import InstanceBackend
+from moto.ec2.models.vpcs import VPCBackend
+from moto.glue.models import GlueBackend
 from moto.logs.models import LogGroup, LogsBackend, LogStream
 from moto.s3.models import FakeKey
 from moto.sns.models import SNSBackend, Subscription
 from moto.sns.responses import SNSResponse
 
 from .app import LocalCloudApp, MotoPatch
-from .athena import api as athena_api, checks as athena_checks
+from .athena import api as athena_api, checks as athena_checks, models as athena_models
 from .cloudwatch import checks as cloudwatch_checks, models as cloudwatch_models, responses as cloudwatch_responses
 from .ec2 import checks as ec2_checks, learner_actions, models as ec2_models
 from .flowlogs import checks as flowlogs_checks, models as flowlogs_models
@@ -31,9 +34,10 @@ from .s3 import checks as s3_checks, storage
 from .sns import checks as sns_checks, models as sns_models, responses as sns_responses
 
 PATCHES = (
-    # EC2: an instance's new security groups replace its network interface's
+    # EC2: an instance's new security groups replace its network interface's; the default VPC as AWS makes it
     MotoPatch(InstanceBackend, "modify_instance_security_groups",
               ec2_models.modify_instance_groups_replaces_the_eni_groups, "(self, instance_id, new_group_id_list)"),
+    MotoPatch(VPCBackend, "create_default_vpc", ec2_models.default_vpc_as_aws_makes_it, "(self)"),
     # Flow logs: AWS's LogFormat check, and S3 destinations with a folder
     MotoPatch(FlowLogsBackend, "create_flow_logs", flowlogs_models.create_flow_logs_as_aws_does,
               "(self, resource_type, resource_ids, traffic_type, deliver_logs_permission_arn, log_destination_type, "
@@ -72,6 +76,10 @@ PATCHES = (
     MotoPatch(SNSResponse, "confirm_subscription", sns_responses.confirm_with_token, "(self)"),
     # S3: object bodies in named files, which Athena's engine reads in place
     MotoPatch(FakeKey, "value", storage.bodies_in_named_files, "(self, new_value)"),
+    # Glue and Athena: the `default` database and the AwsDataCatalog of every region
+    MotoPatch(GlueBackend, "__init__", athena_models.glue_has_the_default_database, "(self, region_name, account_id)"),
+    MotoPatch(AthenaBackend, "__init__", athena_models.athena_has_the_glue_data_catalog,
+              "(self, region_name, account_id)"),
 )
 
 # Private parts of moto that the patches and behaviours read or write (checked like the signatures):

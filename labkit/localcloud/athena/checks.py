@@ -1,6 +1,7 @@
 """What Athena refuses before it runs or stores anything: output locations that are no S3 path, work
-groups that do not exist (docs/aws-behaviour.md, "Input validation"; tests/data/bad_inputs.jsonl).
-Glue's CreateDatabase says which database exists already."""
+groups that do not exist, the account's `primary` work group made or deleted (docs/aws-behaviour.md,
+"Input validation", "Account defaults"; tests/data/bad_inputs.jsonl). Glue's CreateDatabase says which
+database exists already."""
 
 from __future__ import annotations
 
@@ -34,8 +35,18 @@ def start_query_execution(call: AwsCall) -> None:
     _work_group(call, call.params.get("WorkGroup"))
 
 
+PRIMARY_WORK_GROUP = "primary"
+
+
 def create_work_group(call: AwsCall) -> None:
+    if call.params.get("Name") == PRIMARY_WORK_GROUP:
+        raise _invalid("primary workGroup could not be created")
     _output_location(call.params.get("Configuration"))
+
+
+def delete_work_group(call: AwsCall) -> None:
+    if call.params.get("WorkGroup") == PRIMARY_WORK_GROUP:
+        raise _invalid("primary workGroup could not be deleted")
 
 
 def work_group_call(call: AwsCall) -> None:
@@ -52,6 +63,7 @@ def create_database(call: AwsCall) -> None:
 CHECKS = {
     ("athena", "StartQueryExecution"): start_query_execution,
     ("athena", "CreateWorkGroup"): create_work_group,
+    ("athena", "DeleteWorkGroup"): delete_work_group,
     ("athena", "GetWorkGroup"): work_group_call,
     ("athena", "ListQueryExecutions"): work_group_call,
     ("glue", "CreateDatabase"): create_database,
