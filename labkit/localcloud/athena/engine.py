@@ -72,6 +72,7 @@ class QueryExecution:
     started: float | None = None
     completed: float | None = None
     outcome: Outcome = field(default_factory=Outcome)
+    output_bytes: int = 0  # of the result file
     cursor: Any = None
 
     @property
@@ -106,17 +107,28 @@ class QueryExecution:
         }
 
     def _statistics(self) -> dict[str, Any]:
+        return {**self._timeline(), "DataScannedInBytes": self.outcome.data_scanned,
+                "ResultReuseInformation": {"ReusedPreviousResult": False}}
+
+    def _timeline(self) -> dict[str, int]:
         queued_until = self.started or self.completed or time.time()
         end = self.completed or time.time()
-        engine_ms = int(((self.completed or end) - self.started) * 1000) if self.started else 0
+        engine_ms = int((end - self.started) * 1000) if self.started else 0
         return {"EngineExecutionTimeInMillis": engine_ms,
-                "DataScannedInBytes": self.outcome.data_scanned,
                 "TotalExecutionTimeInMillis": int((end - self.submitted) * 1000),
                 "QueryQueueTimeInMillis": int((queued_until - self.submitted) * 1000),
                 "ServicePreProcessingTimeInMillis": 0,
                 "QueryPlanningTimeInMillis": 0,
-                "ServiceProcessingTimeInMillis": 0,
-                "ResultReuseInformation": {"ReusedPreviousResult": False}}
+                "ServiceProcessingTimeInMillis": 0}
+
+    def runtime_statistics(self) -> dict[str, Any]:
+        """GetQueryRuntimeStatistics: the timeline at any time; the rows and bytes once the query
+        succeeded (the rows it read are not counted here: InputRows is left out)."""
+        statistics: dict[str, Any] = {"Timeline": self._timeline()}
+        if self.state == SUCCEEDED:
+            statistics["Rows"] = {"InputBytes": self.outcome.data_scanned, "OutputBytes": self.output_bytes,
+                                  "OutputRows": len(self.outcome.rows)}
+        return statistics
 
 
 class AthenaEngine(BaseBackend):
@@ -237,6 +249,7 @@ class AthenaEngine(BaseBackend):
         else:
             body = tsv_text(outcome.rows)
         self._s3.put_object(bucket, key, body)
+        execution.output_bytes = len(body)
         metadata = {"ColumnInfo": [c.column_info() for c in outcome.columns]}
         self._s3.put_object(bucket, key + ".metadata", json.dumps(metadata).encode())
 
