@@ -33,11 +33,13 @@ test: venv
 test-moto-next:
 	scripts/test-moto-next.sh
 
-# The local cloud in the background, and JupyterLab on the notebooks. As root (a container, a cloud
-# IDE) JupyterLab refuses to start without --allow-root.
+# Your own copy of the lab in work/ (git-ignored: the committed notebooks stay as they are), the local
+# cloud in the background, and JupyterLab on work/. As root (a container, a cloud IDE) JupyterLab
+# refuses to start without --allow-root.
 jupyter: venv
+	$(BIN)/labkit work
 	$(BIN)/labkit local start --detach
-	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/jupyter lab work/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Re-execute the notebooks in place on a fresh local cloud (the committed outputs nbval compares).
 notebooks: venv

@@ -224,6 +224,45 @@ def ensure_table(lab: Lab, connection: Any, database: str, name: str, ddl: str) 
     return True
 
 
+# Glue table parameters (table properties) that mark a table the lab created in a database not its own
+# (the walkthrough's `default.vpc_flow_logs`): Glue tables take no tags, and teardown removes only these.
+WALKTHROUGH_DATABASE = "default"
+
+
+def claim_table(lab: Lab, database: str, name: str) -> None:
+    """Mark the table as this lab run's, in its parameters (UpdateTable keeps the rest of its definition)."""
+    glue = lab.client("glue")
+    table = glue.get_table(DatabaseName=database, Name=name)["Table"]
+    kept = ("Name", "Description", "Owner", "Retention", "StorageDescriptor", "PartitionKeys", "TableType",
+            "Parameters", "ViewOriginalText", "ViewExpandedText")
+    table_input = {key: table[key] for key in kept if key in table}
+    table_input["Parameters"] = {**table.get("Parameters", {}), **lab.config.tags}
+    glue.update_table(DatabaseName=database, TableInput=table_input)
+
+
+def claimed_tables(lab: Lab, database: str) -> list[str]:
+    """The tables of `database` this lab run has claimed (see `claim_table`)."""
+    glue = lab.client("glue")
+    try:
+        pages = list(glue.get_paginator("get_tables").paginate(DatabaseName=database))
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "EntityNotFoundException":
+            return []
+        raise
+    return [table["Name"] for page in pages for table in page["TableList"]
+            if lab.config.is_ours(table.get("Parameters", {}))]
+
+
+def partition_exists(lab: Lab, database: str, table: str, values: list[str]) -> bool:
+    try:
+        lab.client("glue").get_partition(DatabaseName=database, TableName=table, PartitionValues=values)
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "EntityNotFoundException":
+            return False
+        raise
+
+
 def table_columns(lab: Lab, database: str, name: str) -> pd.DataFrame:
     """A table's columns and partition keys as the Glue catalog holds them."""
     table = lab.client("glue").get_table(DatabaseName=database, Name=name)["Table"]

@@ -56,6 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--cell-timeout", type=int, default=None, help="seconds each cell may take (default 1200)")
     run.set_defaults(func=_run)
 
+    work = commands.add_parser("work", help="make your own copy of the lab in work/ (the notebooks' student "
+                                            "version; your edits are never overwritten)")
+    work.set_defaults(func=_work)
+    reset = commands.add_parser("reset", help="start one notebook of work/ again from scratch (yours is kept "
+                                              "in work/.replaced/)")
+    reset.add_argument("notebook", help="its number (02) or name")
+    reset.set_defaults(func=_reset)
+
     teardown = commands.add_parser("teardown", help="remove everything the lab created")
     for option in ("--target", "--region", "--run-id", "--name-prefix"):
         teardown.add_argument(option, default=None)
@@ -162,6 +170,7 @@ def _run(args: argparse.Namespace) -> int:
         connect(config)
     try:
         results, out_dir = run_lab(target=args.target, only=only, keep=args.keep, parameters=parameters,
+                                   report=lambda line: print(line, flush=True),
                                    **({"cell_timeout": args.cell_timeout} if args.cell_timeout else {}))
     except ValueError as error:
         print(f"labkit: {error}", file=sys.stderr)
@@ -181,6 +190,28 @@ def _literal(value: str) -> Any:
         return ast.literal_eval(value)
     except (ValueError, SyntaxError):
         return value
+
+
+def _work(args: argparse.Namespace) -> int:
+    from . import workspace
+
+    copied = workspace.seed()
+    folder = workspace.project_root() / workspace.WORK_DIR
+    print(f"Your copy of the lab: {folder}/ (open {workspace.START_HERE} first)")
+    print(f"Copied: {', '.join(copied)}" if copied else "Every notebook was there already: nothing copied.")
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    from . import workspace
+
+    try:
+        kept = workspace.reset(args.notebook)
+    except ValueError as error:
+        print(f"labkit: {error}", file=sys.stderr)
+        return 2
+    print(f"A fresh copy is in work/; yours is in {kept}." if ".replaced" in str(kept) else f"A fresh copy: {kept}")
+    return 0
 
 
 def _teardown(args: argparse.Namespace) -> int:

@@ -73,3 +73,18 @@ def _typed(records: pd.DataFrame) -> pd.DataFrame:
     for column in records.columns.intersection(sorted(NUMERIC_FIELDS)):
         records[column] = pd.to_numeric(records[column].replace("-", pd.NA), errors="coerce").astype("Int64")
     return records
+
+
+def attempt_records(lab: Lab, log_group: str, attempt: Any, server: Any, timeout_s: float = 900) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The records of one connection attempt in the log group, once both directions have arrived (on AWS
+    they take minutes): (inbound: the learner's packets to the server, outbound: the server's replies)."""
+    def both() -> tuple[pd.DataFrame, pd.DataFrame]:
+        events = read_log_events(lab, log_group)
+        events = events[events["start"] >= attempt.at]
+        inbound = events[(events["srcaddr"] == attempt.source) & (events["dstaddr"] == server.private_ip)
+                         & (events["dstport"] == attempt.port)]
+        outbound = events[(events["srcaddr"] == server.private_ip) & (events["dstaddr"] == attempt.source)
+                          & (events["srcport"] == attempt.port)]
+        return inbound, outbound
+    return wait_for(both, lambda found: len(found[0]) > 0 and len(found[1]) > 0, timeout_s=timeout_s, poll_s=5,
+                    what=f"The records of the attempt at {attempt.at} have not arrived in {log_group}")

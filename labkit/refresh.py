@@ -29,14 +29,18 @@ def clean_metadata(path: Path) -> None:
 
 def refresh(notebooks_dir: Path) -> int:
     notebooks = [*lab_notebooks(notebooks_dir), notebooks_dir / f"{TEARDOWN}.ipynb"]
-    with tempfile.TemporaryDirectory() as home, InProcessServer() as cloud:
-        os.environ.update(LABKIT_HOME=home, AWS_ENDPOINT_URL=cloud.endpoint, LABKIT_TARGET="local")
-        for notebook in notebooks:
-            result = execute(notebook, notebook.parent, parameters={}, cell_timeout=CELL_TIMEOUT_S)
-            clean_metadata(notebook)
-            print(f"{result.notebook}: {result.status} ({result.seconds:.1f} s) {result.detail}")
-            if result.status != "ok":
-                return 1
+    with tempfile.TemporaryDirectory() as home:
+        # The home first: the local cloud answers the credentials of the home it starts in, and the
+        # notebooks' kernels sign with those of theirs (else they start a cloud of their own).
+        os.environ.update(LABKIT_HOME=home, LABKIT_TARGET="local")
+        with InProcessServer() as cloud:
+            os.environ["AWS_ENDPOINT_URL"] = cloud.endpoint
+            for notebook in notebooks:
+                result = execute(notebook, notebook.parent, parameters={}, cell_timeout=CELL_TIMEOUT_S,
+                                 report=lambda line: print(line, flush=True))
+                clean_metadata(notebook)
+                if result.status != "ok":
+                    return 1
     return 0
 
 

@@ -13,9 +13,11 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
@@ -49,23 +51,54 @@ def lab_notebooks(notebooks_dir: Path, only: list[str] | None = None) -> list[Pa
     return notebooks
 
 
-def execute(notebook: Path, out_dir: Path, parameters: dict[str, Any], cell_timeout: int) -> NotebookResult:
+def execute(notebook: Path, out_dir: Path, parameters: dict[str, Any], cell_timeout: int,
+            report: Callable[[str], None] = lambda line: None) -> NotebookResult:
+    """Run one notebook with papermill; `report` hears when it starts, each step it reaches, and its end."""
     started = time.monotonic()
+    report(f"{notebook.stem} ...")
     try:
         papermill.execute_notebook(
             str(notebook), str(out_dir / notebook.name), parameters=parameters,
             kernel_name=KERNEL, cwd=str(notebook.parent), execution_timeout=cell_timeout,
-            progress_bar=False, log_output=False,
+            progress_bar=False, log_output=False, on_cell_start=_step_announcer(notebook, report),
             # The kernel listens on loopback only; its "TCP without encryption" warning is noise here.
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as error:
-        first_line = next((line for line in error.source.splitlines() if line.strip()), "")
-        detail = f"cell In [{error.exec_count}] `{first_line.strip()[:60]}` raised {error.ename}: {error.evalue}"
-        return NotebookResult(notebook.stem, "failed", time.monotonic() - started, detail)
+        result = NotebookResult(notebook.stem, "failed", time.monotonic() - started, _failure(error))
     except Exception as error:  # kernel died, timeout, bad notebook
-        return NotebookResult(notebook.stem, "failed", time.monotonic() - started, f"{type(error).__name__}: {error}")
-    return NotebookResult(notebook.stem, "ok", time.monotonic() - started)
+        result = NotebookResult(notebook.stem, "failed", time.monotonic() - started, f"{type(error).__name__}: {error}")
+    else:
+        result = NotebookResult(notebook.stem, "ok", time.monotonic() - started)
+    report(f"{notebook.stem}: {result.status} ({result.seconds:.0f} s)" + (f": {result.detail}" if result.detail else ""))
+    return result
+
+
+def _failure(error: PapermillExecutionError) -> str:
+    """What failed, for the summary: a check by what it says, any other error by its cell."""
+    if error.ename == "CheckFailed":
+        return f"check failed in cell In [{error.exec_count}]: {error.evalue}"
+    first_line = next((line for line in error.source.splitlines() if line.strip()), "")
+    return f"cell In [{error.exec_count}] `{first_line.strip()[:60]}` raised {error.ename}: {error.evalue}"
+
+
+def _step_announcer(notebook: Path, report: Callable[[str], None]) -> Callable[..., None]:
+    """nbclient's on_cell_start hook: report a step's title (the `## ` heading above its code) as its first
+    cell starts, so that a long cell (Part 3 waits for a minute to end) says what it is doing."""
+    titles, title = {}, None
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            title = cell.source.splitlines()[0][3:].strip()
+        elif cell.cell_type == "code" and title:
+            titles.setdefault(cell.source, title)
+    announced: set[str] = set()
+
+    def on_cell_start(cell: Any, cell_index: int) -> None:
+        step = titles.get(cell.source)
+        if step and step not in announced:
+            announced.add(step)
+            report(f"  {step}")
+    return on_cell_start
 
 
 def _only(parameters: dict[str, Any], names: set[str]) -> dict[str, Any]:
@@ -81,7 +114,9 @@ def run_lab(
     notebooks_dir: Path | None = None,
     runs_dir: Path | None = None,
     cell_timeout: int = CELL_TIMEOUT_S,
+    report: Callable[[str], None] = lambda line: None,
 ) -> tuple[list[NotebookResult], Path]:
+    """Run the numbered notebooks in order, then teardown (unless `keep`); `report` hears the progress."""
     notebooks_dir = notebooks_dir or project_root() / "notebooks"
     notebooks = lab_notebooks(notebooks_dir, only)
     teardown = notebooks_dir / f"{TEARDOWN}.ipynb"
@@ -101,9 +136,9 @@ def run_lab(
             if results and results[-1].status != "ok":
                 results.append(NotebookResult(notebook.stem, "skipped", detail="an earlier notebook failed"))
                 continue
-            results.append(execute(notebook, out_dir, _only(parameters, declared[notebook]), cell_timeout))
+            results.append(execute(notebook, out_dir, _only(parameters, declared[notebook]), cell_timeout, report))
         if not keep:
-            results.append(execute(teardown, out_dir, _only(parameters, declared[teardown]), cell_timeout))
+            results.append(execute(teardown, out_dir, _only(parameters, declared[teardown]), cell_timeout, report))
     finally:
         if started_cloud and not keep:
             from .localcloud import lifecycle

@@ -312,14 +312,17 @@ class SnsSubscriptions:
 
 
 class AthenaTables:
-    """The tables of the lab's Glue database, as `database.table`."""
+    """The tables of the lab's Glue database, and those it claimed in `default` (the walkthrough's), as
+    `database.table`. The `default` database itself belongs to the account and stays."""
 
     label = "Athena table"
 
     def find(self, lab: Lab) -> list[str]:
-        return [f"{database}.{table['Name']}" for database in GlueDatabases().find(lab)
-                for page in lab.client("glue").get_paginator("get_tables").paginate(DatabaseName=database)
-                for table in page["TableList"]]
+        own = [f"{database}.{table['Name']}" for database in GlueDatabases().find(lab)
+               for page in lab.client("glue").get_paginator("get_tables").paginate(DatabaseName=database)
+               for table in page["TableList"]]
+        claimed = analysis.claimed_tables(lab, analysis.WALKTHROUGH_DATABASE)
+        return own + [f"{analysis.WALKTHROUGH_DATABASE}.{name}" for name in claimed]
 
     def delete(self, lab: Lab, resource_id: str) -> None:
         database, name = resource_id.split(".", 1)

@@ -11,11 +11,13 @@ instance's current security groups and network ACL, and delivers the flow record
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from .session import Lab
@@ -245,3 +247,24 @@ def local_cloud_request(lab: Lab, endpoint: str, payload: dict[str, Any]) -> dic
     from .localcloud.lifecycle import control_request
 
     return control_request(lab.endpoint, endpoint, {"region": lab.region, **payload})
+
+
+# --- network ACLs ------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def network_acl_entry(lab: Lab, SubnetId: str, RuleNumber: int, Protocol: str, RuleAction: str, Egress: bool,
+                      CidrBlock: str, PortRange: dict[str, int] | None = None) -> Iterator[str]:
+    """An entry in the network ACL of the subnet for the duration of the `with` block (CreateNetworkAclEntry,
+    then DeleteNetworkAclEntry whatever happens); yields the ACL's id. An entry left with this number by
+    an interrupted run is replaced."""
+    ec2 = lab.client("ec2")
+    acl = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [SubnetId]}])["NetworkAcls"][0]
+    entry = {"NetworkAclId": acl["NetworkAclId"], "RuleNumber": RuleNumber, "Egress": Egress}
+    if any(e["RuleNumber"] == RuleNumber and e["Egress"] == Egress for e in acl["Entries"]):
+        ec2.delete_network_acl_entry(**entry)
+    ec2.create_network_acl_entry(**entry, Protocol=Protocol, RuleAction=RuleAction, CidrBlock=CidrBlock,
+                                 **({"PortRange": PortRange} if PortRange else {}))
+    try:
+        yield acl["NetworkAclId"]
+    finally:
+        ec2.delete_network_acl_entry(**entry)

@@ -143,3 +143,37 @@ def test_runs_started_in_the_same_second_get_folders_of_their_own(tmp_path, monk
 
     folders = {runner._new_run_directory(tmp_path / "runs") for _ in range(4)}
     assert len(folders) == 4 and all(folder.is_dir() for folder in folders)
+
+
+def test_refresh_runs_the_notebooks_on_its_own_local_cloud_and_starts_no_other(tmp_path, monkeypatch):
+    from labkit.refresh import refresh
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _notebook(notebooks / "01_a.ipynb", "import labkit\nfrom labkit.localcloud import lifecycle\n"
+              "lab = labkit.connect(labkit.LabConfig.resolve())\nprint('detached:', lifecycle.recorded())")
+    _notebook(notebooks / "99_teardown.ipynb", "print('teardown')")
+    assert refresh(notebooks) == 0
+    assert "detached: None" in _stdout(notebooks / "01_a.ipynb")  # it used the refresh's own cloud
+
+
+def test_a_failed_check_fails_the_run_names_the_check_and_shows_no_traceback(local_env, tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _notebook(notebooks / "01_checked.ipynb", "from labkit.checks import check\n"
+              "check(True, 'The VPC exists.', 'no VPC')\n"
+              "check(False, 'fine', 'The flow logs are missing.', 'Run 01_flow_logs_setup first.')",
+              "print('never')")
+    _notebook(notebooks / "99_teardown.ipynb", "print('teardown')")
+    heard: list[str] = []
+    results, out_dir = run_lab(notebooks_dir=notebooks, runs_dir=tmp_path / "runs", cell_timeout=60,
+                               report=heard.append)
+    assert [(r.notebook, r.status) for r in results] == [("01_checked", "failed"), ("99_teardown", "ok")]
+    assert results[0].detail == ("check failed in cell In [3]: The flow logs are missing. "
+                                 "Run 01_flow_logs_setup first.")
+    assert heard[0] == "01_checked ..." and heard[1].startswith("01_checked: failed")
+    cell = next(c for c in nbformat.read(out_dir / "01_checked.ipynb", as_version=4).cells if "check(False" in c.source)
+    error = next(o for o in cell.outputs if o.output_type == "error")
+    assert error.traceback == ["❌ The flow logs are missing.", "   Run 01_flow_logs_setup first."]
+    assert "✅ The VPC exists." in "".join(o.get("text", "") for o in cell.outputs)
