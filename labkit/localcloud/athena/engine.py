@@ -30,11 +30,15 @@ from ..home import process_directory
 from ..s3.storage import storage_directory
 from . import dialect
 from .catalog import CatalogError, GlueCatalog
-from .ddl import AthenaSyntaxError, Query, Statement, parse_statement
+from .ddl import AthenaSyntaxError, CreateTableAs, CreateView, DropView, InsertInto, Query, Statement, Unload, \
+    parse_statement
 from .query import Outcome, QueryFailed, ScanLimitExceeded, run_query
 from .results import csv_text, tsv_text
 from .scan import S3Listing, split_s3_url
 from .utility import run_utility
+from .writes import Writer
+
+WRITING_STATEMENTS = (CreateTableAs, InsertInto, Unload, CreateView, DropView)
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"
 ENGINE_VERSION = {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"}
@@ -73,6 +77,7 @@ class QueryExecution:
     completed: float | None = None
     outcome: Outcome = field(default_factory=Outcome)
     output_bytes: int = 0  # of the result file
+    manifest_location: str | None = None  # the list of data files a CTAS, INSERT INTO or UNLOAD wrote
     cursor: Any = None
 
     @property
@@ -81,8 +86,8 @@ class QueryExecution:
 
     @property
     def has_header_row(self) -> bool:
-        """Only a query's results start with a header row in GetQueryResults."""
-        return isinstance(self.statement, Query)
+        """DML results (a CSV file) start with a header row in GetQueryResults; DDL and utility ones do not."""
+        return self.statement.statement_type == "DML"
 
     def as_api(self) -> dict[str, Any]:
         status: dict[str, Any] = {"State": self.state, "SubmissionDateTime": self.submitted}
@@ -107,7 +112,8 @@ class QueryExecution:
         }
 
     def _statistics(self) -> dict[str, Any]:
-        return {**self._timeline(), "DataScannedInBytes": self.outcome.data_scanned,
+        manifest = {"DataManifestLocation": self.manifest_location} if self.manifest_location else {}
+        return {**self._timeline(), "DataScannedInBytes": self.outcome.data_scanned, **manifest,
                 "ResultReuseInformation": {"ReusedPreviousResult": False}}
 
     def _timeline(self) -> dict[str, int]:
@@ -155,7 +161,7 @@ class AthenaEngine(BaseBackend):
         group = self._work_group(group_name)
         base = _output_base(group.configuration, output_location)
         execution_id = str(uuid.uuid4())
-        suffix = "csv" if isinstance(statement, Query) else "txt"
+        suffix = "csv" if statement.statement_type == "DML" else "txt"
         cutoff = group.configuration.get("BytesScannedCutoffPerQuery")
         execution = QueryExecution(execution_id, query, statement, (database or "default").lower(), group_name,
                                    f"{base.rstrip('/')}/{execution_id}.{suffix}", int(cutoff) if cutoff else None)
@@ -224,7 +230,17 @@ class AthenaEngine(BaseBackend):
         if isinstance(execution.statement, Query):
             return run_query(execution.statement, catalog=self.catalog, database=execution.database, cursor=cursor,
                              listing=listing, cutoff=execution.cutoff)
+        if isinstance(execution.statement, WRITING_STATEMENTS):
+            writer = Writer(self.catalog, execution.database, cursor, listing, self._put, execution.id,
+                            execution.output_location.rsplit("/", 1)[0], execution.cutoff)
+            return writer.run(execution.statement)
         return run_utility(execution.statement, self.catalog, execution.database, listing)
+
+    def _put(self, url: str, body: bytes) -> None:
+        bucket, key = split_s3_url(url)
+        if bucket not in self._s3.buckets:
+            raise QueryFailed(f"HIVE_FILESYSTEM_ERROR: Unable to write {url}: The specified bucket does not exist")
+        self._s3.put_object(bucket, key, body)
 
     def _finish(self, execution: QueryExecution, state: str, reason: str | None = None,
                 outcome: Outcome | None = None) -> None:
@@ -252,6 +268,10 @@ class AthenaEngine(BaseBackend):
         execution.output_bytes = len(body)
         metadata = {"ColumnInfo": [c.column_info() for c in outcome.columns]}
         self._s3.put_object(bucket, key + ".metadata", json.dumps(metadata).encode())
+        if outcome.written is not None:  # Athena's data manifest: one S3 URL a line
+            manifest = key.rsplit(".", 1)[0] + "-manifest.csv"
+            self._s3.put_object(bucket, manifest, "".join(url + "\n" for url in outcome.written).encode())
+            execution.manifest_location = f"s3://{bucket}/{manifest}"
 
     @property
     def _s3(self) -> Any:

@@ -1,6 +1,7 @@
 """A SELECT planned and run on DuckDB, as Athena runs it on Trino.
 
-1. Every table the query names is found in the Glue catalog (TABLE_NOT_FOUND otherwise).
+1. Every table the query names is found in the Glue catalog (TABLE_NOT_FOUND otherwise); a view is
+   replaced by its SELECT.
 2. Its partitions (registered, or projected) are pruned with the WHERE conditions that only involve
    partition columns, evaluated by DuckDB over the partition values, so only those objects are read.
 3. Bytes scanned are what Athena bills: the objects read (text), or the column chunks of the columns
@@ -13,11 +14,13 @@ DuckDB's errors are reported in Athena's words (COLUMN_NOT_FOUND, FUNCTION_NOT_F
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from collections.abc import Iterable
 from typing import Any
 
 import duckdb
+import sqlglot
 from sqlglot import exp
 
 from . import dialect
@@ -57,6 +60,7 @@ class Outcome:
     columns: list[ResultColumn] = field(default_factory=list)
     rows: list[list[str | None]] = field(default_factory=list)
     data_scanned: int = 0
+    written: list[str] | None = None  # the S3 URLs of the data files written (CTAS, INSERT INTO, UNLOAD)
 
 
 @dataclass
@@ -66,12 +70,22 @@ class _TableScan:
     files: list[PartitionFiles]
 
 
-def run_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any, listing: S3Listing,
-              cutoff: int | None) -> Outcome:
+@dataclass
+class PreparedQuery:
+    """A query ready to run on its cursor: the DuckDB SQL over temporary views of its tables."""
+
+    sql: str
+    scanned: int
+
+
+def prepare_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any, listing: S3Listing,
+                  cutoff: int | None) -> PreparedQuery:
+    """Steps 1 to 4 of the module's plan, up to the DuckDB SQL (not run yet)."""
     if unknown := dialect.unknown_function(query.tree, query.text):
         name, where = unknown
         raise QueryFailed(f"FUNCTION_NOT_FOUND: {where}: Function '{name}' not registered")
     tree = query.tree.copy()
+    _expand_views(tree, catalog, database, query.text)
     scans = _resolve_tables(tree, catalog, database, query.text)
     for scan in scans.values():
         scan.files = _files(scan.table, tree, catalog, cursor, listing, len(scans))
@@ -81,8 +95,16 @@ def run_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any,
     for scan in scans.values():
         absent = absent_parquet_columns(cursor, scan.table, scan.files)
         cursor.execute(f"CREATE OR REPLACE TEMP VIEW {quote(scan.view)} AS {relation_sql(scan.table, scan.files, absent)}")
-    try:
-        result = cursor.execute(dialect.to_duckdb(tree, {scan.view: scan.table.column_types for scan in scans.values()}))
+    with athena_errors(query):
+        sql = dialect.to_duckdb(tree, {scan.view: scan.table.column_types for scan in scans.values()})
+    return PreparedQuery(sql, scanned)
+
+
+def run_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any, listing: S3Listing,
+              cutoff: int | None) -> Outcome:
+    prepared = prepare_query(query, catalog=catalog, database=database, cursor=cursor, listing=listing, cutoff=cutoff)
+    with athena_errors(query):
+        result = cursor.execute(prepared.sql)
         columns = [ResultColumn.from_duckdb(name, kind) for name, kind, *_ in result.description]
         rows, size = [], 0
         while batch := result.fetchmany(FETCH_ROWS):
@@ -91,13 +113,52 @@ def run_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any,
             if size > MAX_RESULT_CHARACTERS:  # the rows are held for GetQueryResults: bounded, as the engine is
                 raise QueryFailed(EXHAUSTED)
             rows.extend(texts)
+    return Outcome(columns, rows, prepared.scanned)
+
+
+@contextmanager
+def athena_errors(query: Query) -> Iterator[None]:
+    """DuckDB's errors, and SQL the local cloud does not translate, as Athena's failures."""
+    try:
+        yield
     except duckdb.InterruptException:
         raise
     except duckdb.Error as error:
         raise QueryFailed(athena_error(error, query)) from None
     except dialect.UnsupportedSql as error:
         raise QueryFailed(f"NOT_SUPPORTED: The local cloud does not support {error}") from None
-    return Outcome(columns, rows, scanned)
+
+
+MAX_VIEW_DEPTH = 32  # views of views: deeper is a cycle (Athena refuses a view that reads itself)
+
+
+def _expand_views(tree: exp.Expression, catalog: GlueCatalog, database: str, text: str, depth: int = 0) -> None:
+    """Each Glue view the query names replaced by its SELECT, as a subquery with the view's name as alias;
+    the tables in that SELECT are in the view's database unless it names another."""
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    for node in list(tree.find_all(exp.Table)):
+        if not isinstance(node.this, exp.Identifier) or (not node.db and node.name.lower() in cte_names):
+            continue
+        database_name = (node.db or database).lower()
+        table = catalog.table(database_name, node.name.lower()) if catalog.has_database(database_name) else None
+        if table is None or not table.is_view:
+            continue
+        if depth >= MAX_VIEW_DEPTH:
+            raise QueryFailed(f"VIEW_IS_RECURSIVE: {_position(text, node)}: View is recursive: "
+                              f"'{table.qualified_name}'")
+        body = parse_view_sql(table.view_sql)
+        _expand_views(body, catalog, database_name, text, depth + 1)
+        body_ctes = {cte.alias_or_name.lower() for cte in body.find_all(exp.CTE)}
+        for inner in body.find_all(exp.Table):
+            if isinstance(inner.this, exp.Identifier) and not inner.db and inner.name.lower() not in body_ctes:
+                inner.set("db", exp.to_identifier(database_name))
+        alias = node.alias or node.name
+        node.replace(exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias.lower(), quoted=True))))
+
+
+def parse_view_sql(sql: str) -> exp.Expression:
+    """A view's SELECT (it parsed when the view was created)."""
+    return sqlglot.parse_one(sql, read="athena")
 
 
 def _resolve_tables(tree: exp.Expression, catalog: GlueCatalog, database: str, text: str) -> dict[str, _TableScan]:
@@ -219,7 +280,7 @@ def _partition_conditions(tree: exp.Expression, table: Table) -> list[exp.Expres
 
 def _bytes_scanned(scan: _TableScan, tree: exp.Expression, cursor: Any) -> int:
     paths = [o.path for f in scan.files for o in f.objects]
-    if not scan.table.is_parquet or not paths:
+    if not scan.table.is_columnar or not paths:
         return sum(o.size for f in scan.files for o in f.objects)
     used = _used_columns(scan.table, tree)
     if not used:

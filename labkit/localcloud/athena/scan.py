@@ -106,7 +106,7 @@ def relation_sql(table: Table, files: list[PartitionFiles], absent: frozenset[st
 def absent_parquet_columns(connection: Any, table: Table, files: list[PartitionFiles]) -> frozenset[str]:
     """Declared columns that no Parquet file of the table has (Athena reads them as NULL)."""
     paths = [o.path for f in files for o in f.objects]
-    if not table.is_parquet or not paths:
+    if not table.is_columnar or not paths:
         return frozenset()
     present = set().union(*(footer.keys() for footer in parquet_column_sizes(connection, paths).values()))
     return frozenset(c.name for c in table.columns if c.name not in present)
@@ -136,7 +136,7 @@ def _branch(table: Table, files: PartitionFiles, absent: frozenset[str]) -> str:
     values = files.partition.values if files.partition else ()
     partition = [f"CAST({literal(v)} AS {duckdb_type(k.type)}) AS {quote(k.name)}"
                  for k, v in zip(table.partition_keys, values)]
-    if table.is_parquet:
+    if table.is_columnar:
         data = [f"CAST({'NULL' if c.name in absent else quote(c.name)} AS {duckdb_type(c.type)}) AS {quote(c.name)}"
                 for c in table.columns]
         sources = [f"read_parquet({_paths(files.objects)}, union_by_name=true, hive_partitioning=false)"]
@@ -145,7 +145,8 @@ def _branch(table: Table, files: PartitionFiles, absent: frozenset[str]) -> str:
         by_codec: dict[str, list[S3Object]] = {}
         for obj in files.objects:
             by_codec.setdefault(_codec(obj.key), []).append(obj)
-        sources = [_read_text(table, _paths(objects), codec) for codec, objects in sorted(by_codec.items())]
+        read = _read_json if table.is_json else _read_text
+        sources = [read(table, _paths(objects), codec) for codec, objects in sorted(by_codec.items())]
     return "\nUNION ALL\n".join(f"SELECT {', '.join(data + partition)} FROM {source}" for source in sources)
 
 
@@ -163,6 +164,14 @@ def _read_text(table: Table, paths: str, codec: str) -> str:
     return (f"read_csv({paths}, columns={columns}, delim={literal(table.field_delimiter)}, "
             f"skip={table.header_lines}, header=false, auto_detect=false, quote='', escape='', nullstr='\\N', "
             f"null_padding=true, strict_mode=false, compression='{codec}')")
+
+
+def _read_json(table: Table, paths: str, codec: str) -> str:
+    """One JSON object per line; each field read as text, then cast like a text field (Hive's JSON
+    SerDes give NULL for a value that does not parse as the column's type)."""
+    columns = "{" + ", ".join(f"{literal(c.name)}: 'VARCHAR'" for c in table.columns) + "}"
+    return (f"read_json({paths}, columns={columns}, format='newline_delimited', compression='{codec}', "
+            f"ignore_errors=false)")
 
 
 def _text_column(name: str, hive_type: str) -> str:
