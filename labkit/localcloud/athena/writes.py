@@ -123,11 +123,11 @@ class Writer:
             raise QueryFailed(f"TYPE_MISMATCH: line 1:1: Insert query has mismatched column types: "
                               f"Table: [{', '.join(dict(targets)[n] for n in named)}], "
                               f"Query: [{', '.join(t for _, t in columns)}]")
-        # The query's columns in the table's order and types; columns the INSERT leaves out are NULL
-        by_name = dict(zip(named, (n for n, _ in columns)))
-        select = ", ".join(f"CAST({quote(by_name[n]) if n in by_name else 'NULL'} AS {duckdb_type(t)}) AS {quote(n)}"
-                           for n, t in targets)
-        reordered = PreparedQuery(f"SELECT {select} FROM ({prepared.sql})", prepared.scanned)
+        # The query's columns, by position, in the table's order and types; columns left out are NULL
+        positions = {n: f"c{i}" for i, n in enumerate(named)}
+        select = ", ".join(f"CAST({positions.get(n, 'NULL')} AS {duckdb_type(t)}) AS {quote(n)}" for n, t in targets)
+        reordered = PreparedQuery(f"SELECT {select} FROM ({prepared.sql}) AS query({', '.join(positions.values())})",
+                                  prepared.scanned)
         layout = Layout(_folder(table.location), _table_format(table), tuple(k.name for k in table.partition_keys))
         written = self._write(statement.query, reordered, targets, layout, known=self.catalog.partitions(table))
         self._add_partitions(table, written.partitions)
@@ -166,8 +166,8 @@ class Writer:
         prepared = prepare_query(query, catalog=self.catalog, database=self.database, cursor=self.cursor,
                                  listing=self.listing, cutoff=self.cutoff)
         with athena_errors(query):
-            description = self.cursor.execute(f"SELECT * FROM ({prepared.sql}) LIMIT 0").description
-        return prepared, [(name, _hive_type(str(kind))) for name, kind, *_ in description]
+            relation = self.cursor.sql(prepared.sql)  # planned, not run: its columns and types
+        return prepared, [(name, _hive_type(str(kind))) for name, kind in zip(relation.columns, relation.types)]
 
     def _write(self, query: Query, prepared: PreparedQuery, columns: list[tuple[str, str]], layout: Layout,
                known: list[Any] = ()) -> _Written:
