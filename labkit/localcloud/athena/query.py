@@ -13,6 +13,7 @@ DuckDB's errors are reported in Athena's words (COLUMN_NOT_FOUND, FUNCTION_NOT_F
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -76,11 +77,14 @@ class PreparedQuery:
 
     sql: str
     scanned: int
+    scans: list[_TableScan] = field(default_factory=list)
+    limit: int | None = None  # prepared `in_lots` for a query that any LIMIT rows answer (its views not made)
 
 
 def prepare_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any, listing: S3Listing,
-                  cutoff: int | None) -> PreparedQuery:
-    """Steps 1 to 4 of the module's plan, up to the DuckDB SQL (not run yet)."""
+                  cutoff: int | None, in_lots: bool = False) -> PreparedQuery:
+    """Steps 1 to 4 of the module's plan, up to the DuckDB SQL (not run yet). `in_lots`: the caller reads
+    the partitions of a query that needs only its LIMIT's rows a few at a time, making their views itself."""
     if unknown := dialect.unknown_function(query.tree, query.text):
         name, where = unknown
         raise QueryFailed(f"FUNCTION_NOT_FOUND: {where}: Function '{name}' not registered")
@@ -92,19 +96,64 @@ def prepare_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: 
     scanned = sum(_bytes_scanned(scan, tree, cursor) for scan in scans.values())
     if cutoff is not None and scanned > cutoff:
         raise ScanLimitExceeded(cutoff)
-    for scan in scans.values():
-        absent = absent_parquet_columns(cursor, scan.table, scan.files)
-        cursor.execute(f"CREATE OR REPLACE TEMP VIEW {quote(scan.view)} AS {relation_sql(scan.table, scan.files, absent)}")
+    limit = rows_enough(tree) if in_lots and len(scans) == 1 else None
+    if limit is None:
+        for scan in scans.values():
+            _create_view(cursor, scan, scan.files)
     with athena_errors(query):
         sql = dialect.to_duckdb(tree, {scan.view: scan.table.column_types for scan in scans.values()})
-    return PreparedQuery(sql, scanned)
+    return PreparedQuery(sql, scanned, list(scans.values()), limit)
+
+
+def _create_view(cursor: Any, scan: _TableScan, files: list[PartitionFiles]) -> None:
+    absent = absent_parquet_columns(cursor, scan.table, files)
+    cursor.execute(f"CREATE OR REPLACE TEMP VIEW {quote(scan.view)} AS {relation_sql(scan.table, files, absent)}")
+
+
+def rows_enough(tree: exp.Expression) -> int | None:
+    """The LIMIT of a query that only filters and projects the rows of its one table (no ORDER BY,
+    GROUP BY, aggregate, DISTINCT, window, join, subquery or OFFSET): any that many rows are its answer."""
+    limit = tree.args.get("limit") if isinstance(tree, exp.Select) else None
+    if limit is None or not isinstance(limit.expression, exp.Literal) or limit.expression.is_string:
+        return None
+    if any(tree.args.get(part) for part in ("order", "group", "having", "distinct", "joins", "with", "offset",
+                                             "qualify", "laterals")):
+        return None
+    if tree.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Unnest) or len(list(tree.find_all(exp.Table))) != 1:
+        return None
+    return int(limit.expression.this)
+
+
+# Partitions read at a time by a query that needs only its LIMIT's rows: growing, so that a LIMIT met
+# by the first files reads no more, and one that needs many partitions makes few passes.
+FIRST_PARTITIONS, GROWTH = 1, 4
 
 
 def run_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any, listing: S3Listing,
               cutoff: int | None) -> Outcome:
-    prepared = prepare_query(query, catalog=catalog, database=database, cursor=cursor, listing=listing, cutoff=cutoff)
+    prepared = prepare_query(query, catalog=catalog, database=database, cursor=cursor, listing=listing, cutoff=cutoff,
+                             in_lots=True)
+    if prepared.limit is None:
+        columns, rows = _rows(cursor, prepared.sql, query)
+        return Outcome(columns, rows, prepared.scanned)
+    # LIMIT stops reading once it has its rows: the partitions a few at a time, the view over each lot
+    scan, rows, read, at, lot = prepared.scans[0], [], [], 0, FIRST_PARTITIONS
+    while True:  # once at least, for the columns
+        files = scan.files[at:at + lot]
+        _create_view(cursor, scan, files)
+        columns, found = _rows(cursor, prepared.sql, query)
+        rows += found[:prepared.limit - len(rows)]
+        read += files
+        at, lot = at + lot, lot * GROWTH
+        if at >= len(scan.files) or len(rows) >= prepared.limit:
+            break
+    return Outcome(columns, rows, _bytes_scanned(_TableScan(scan.table, scan.view, read), query.tree, cursor))
+
+
+def _rows(cursor: Any, sql: str, query: Query) -> tuple[list[ResultColumn], list[list[str | None]]]:
+    """The query's columns and its rows as Athena prints them."""
     with athena_errors(query):
-        result = cursor.execute(prepared.sql)
+        result = cursor.execute(sql)
         columns = [ResultColumn.from_duckdb(name, kind) for name, kind, *_ in result.description]
         rows, size = [], 0
         while batch := result.fetchmany(FETCH_ROWS):
@@ -113,7 +162,7 @@ def run_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any,
             if size > MAX_RESULT_CHARACTERS:  # the rows are held for GetQueryResults: bounded, as the engine is
                 raise QueryFailed(EXHAUSTED)
             rows.extend(texts)
-    return Outcome(columns, rows, prepared.scanned)
+    return columns, rows
 
 
 @contextmanager
@@ -192,8 +241,13 @@ def _files(table: Table, tree: exp.Expression, catalog: GlueCatalog, cursor: Any
         return table_files(table, None, listing)
     conditions = _partition_conditions(tree, table) if table_count == 1 else []
     if table.projected:
-        candidates: Iterable[Partition] = projection.partitions(
-            table, projection.column_values(table, _projection_conditions(conditions, table, cursor)))
+        values = projection.column_values(table, _projection_conditions(conditions, table, cursor))
+        possible = math.prod(len(v) for v in values)
+        stored, urls = listing.urls_under(projection.fixed_start(projection.location_template(table)))
+        # Few objects among many possible partitions (most of them empty): the partitions are found from
+        # the objects, at the cost of the listing, not of the partitions
+        candidates: Iterable[Partition] = (projection.partitions_in(table, values, urls) if stored < possible
+                                           else projection.partitions(table, values))
     else:
         candidates = catalog.partitions(table)
     files = table_files(table, candidates, listing)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,15 +55,8 @@ class S3Listing:
         if prefix and not prefix.endswith("/"):
             prefix += "/"
         bucket = self._s3.buckets.get(bucket_name)
-        if bucket is None:
-            return []
-        keys = self._keys.get(bucket_name)
-        if keys is None:
-            keys = self._keys[bucket_name] = sorted(bucket.keys.keys())
         objects = []
-        for name in keys[bisect.bisect_left(keys, prefix):]:
-            if not name.startswith(prefix):
-                break
+        for name in self._names(bucket_name, prefix):
             key = bucket.keys.get(name)
             if key is None or not hasattr(key, "_value_buffer") or name.endswith("/"):
                 continue  # deleted since listing, a delete marker, or a folder placeholder
@@ -73,6 +66,28 @@ class S3Listing:
                 continue  # Trino makes no split of an empty file: a zero-byte .gz holds no rows, it is no error
             objects.append(S3Object(bucket_name, name, key.size, storage.object_path(key)))
         return objects
+
+    def urls_under(self, start: str) -> tuple[int, Iterator[str]]:
+        """How many keys start with `start` (an S3 URL, not only a folder), and their URLs in key order."""
+        bucket_name, prefix = split_s3_url(start)
+        keys = self._sorted_keys(bucket_name)
+        low = bisect.bisect_left(keys, prefix)
+        high = bisect.bisect_left(keys, prefix + "\U0010ffff")
+        return high - low, (f"s3://{bucket_name}/{keys[i]}" for i in range(low, high))
+
+    def _names(self, bucket_name: str, prefix: str) -> Iterator[str]:
+        keys = self._sorted_keys(bucket_name)
+        for index in range(bisect.bisect_left(keys, prefix), len(keys)):  # no copy of the listing
+            if not keys[index].startswith(prefix):
+                return
+            yield keys[index]
+
+    def _sorted_keys(self, bucket_name: str) -> list[str]:
+        keys = self._keys.get(bucket_name)
+        if keys is None:
+            bucket = self._s3.buckets.get(bucket_name)
+            keys = self._keys[bucket_name] = sorted(bucket.keys.keys()) if bucket is not None else []
+        return keys
 
 
 @dataclass(frozen=True)
