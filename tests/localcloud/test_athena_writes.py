@@ -7,6 +7,7 @@ must give the same DataFrame as the plain one. Every file is checked where Athen
 from __future__ import annotations
 
 import io
+import os
 
 import boto3
 import pandas as pd
@@ -193,6 +194,11 @@ def test_show_create_table_gives_ddl_that_makes_the_same_table(env):
     assert again["StorageDescriptor"] == original["StorageDescriptor"]
     assert (again["PartitionKeys"], again["Parameters"]) == (original["PartitionKeys"], original["Parameters"])
     assert _rows(env, "SHOW COLUMNS IN shown") == [("a",), ("end",), ("s",), ("dt",)]
+    formatted = [line.split("\t") for (line,) in _rows(env, "DESCRIBE FORMATTED shown")]
+    fields = {cells[0].strip(): cells[1].strip() for cells in formatted if cells[0].strip().endswith(":")}
+    assert fields["Location:"] == f"s3://{DATA}/shown/" and fields["SerDe Library:"].endswith("LazySimpleSerDe")
+    parameters = {c[1].strip(): c[2].strip() for c in formatted if len(c) == 3 and not c[0].strip() and c[1].strip()}
+    assert parameters["skip.header.line.count"] == "1" and "serialization.format" in parameters
     assert "is a table, not a view" in _failure(env, "SHOW CREATE VIEW shown")
 
 
@@ -207,6 +213,10 @@ def test_show_create_table_gives_ddl_that_makes_the_same_table(env):
     ("CREATE TABLE order_wrong WITH (partitioned_by = ARRAY['a']) AS SELECT 1 AS a, 2 AS b",
      "HIVE_COLUMN_ORDER_MISMATCH: Partition keys must be the last columns"),
     ("CREATE TABLE half WITH (bucket_count = 2) AS SELECT 1 AS a", "bucketed_by and bucket_count"),
+    ("CREATE TABLE local WITH (external_location = 'file:///tmp/athena-ctas/') AS SELECT 1 AS a",
+     "external_location is not an S3 location: file:///tmp/athena-ctas/"),
+    ("UNLOAD (SELECT 1 AS a) TO '/tmp/athena-unload/' WITH (format = 'TEXTFILE')",
+     "UNLOAD location is not an S3 location: /tmp/athena-unload/"),
     ("INSERT INTO source SELECT 1", "TYPE_MISMATCH: line 1:1: Insert query has mismatched column types"),
     ("INSERT INTO nowhere SELECT 1", "TABLE_NOT_FOUND"),
 ])
@@ -214,6 +224,7 @@ def test_misuse_gets_athenas_errors_and_changes_nothing(env, sql, error):
     tables = boto3.client("glue").get_tables(DatabaseName="default")["TableList"]
     assert error in _failure(env, sql)
     assert boto3.client("glue").get_tables(DatabaseName="default")["TableList"] == tables
+    assert not any(os.path.exists(path) for path in ("/tmp/athena-ctas", "/tmp/athena-unload"))  # no file written
 
 
 QUERY = "SELECT id, port, host, share, flagged, seen, note FROM source WHERE id > 3 ORDER BY id"

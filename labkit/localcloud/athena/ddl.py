@@ -160,6 +160,7 @@ class Describe(Statement):
     statement_type = "UTILITY"
     substatement_type = "DESCRIBE_TABLE"
     table: TableRef
+    formatted: bool = False  # DESCRIBE FORMATTED (or EXTENDED): also the table's storage and parameters
 
 
 @dataclass(frozen=True)
@@ -272,7 +273,7 @@ _UNLOAD = re.compile(r"UNLOAD\s*\((?P<query>.*)\)\s*TO\s+(?P<location>'(?:[^']|'
                      _FLAGS)
 _VIEW_STATEMENT = re.compile(r"(?:CREATE\s+(?:OR\s+REPLACE\s+)?|DROP\s+)VIEW\b", _FLAGS)
 _VIEW_BODY = re.compile(rf"CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+{_TABLE}\s+AS\s+(?P<body>.*)", _FLAGS)
-_DESCRIBE = re.compile(rf"(?:DESCRIBE|DESC)\s+(?:EXTENDED\s+|FORMATTED\s+)?{_TABLE}", _FLAGS)
+_DESCRIBE = re.compile(rf"(?:DESCRIBE|DESC)\s+(?:(?P<formatted>EXTENDED|FORMATTED)\s+)?{_TABLE}", _FLAGS)
 
 
 # What Athena's parser (Trino's) expects where a statement starts (recorded answer).
@@ -355,7 +356,7 @@ _UTILITY = [
     (_SHOW_PARTITIONS, lambda m: ShowPartitions(table_ref(m["table"]))),
     (_SHOW_CREATE, lambda m: ShowCreateTable(table_ref(m["table"]), m["kind"].upper() == "VIEW")),
     (_SHOW_COLUMNS, lambda m: ShowColumns(_in_database(table_ref(m["table"]), m["database"]))),
-    (_DESCRIBE, lambda m: Describe(table_ref(m["table"]))),
+    (_DESCRIBE, lambda m: Describe(table_ref(m["table"]), bool(m["formatted"]))),
 ]
 
 

@@ -50,7 +50,7 @@ def run_utility(statement: Statement, catalog: GlueCatalog, database: str, listi
         table = _table(catalog, statement.table, database)
         return _single_column("partition", sorted(p.name(table) for p in catalog.partitions(table)))
     elif isinstance(statement, Describe):
-        return _describe(_table(catalog, statement.table, database))
+        return _describe(_table(catalog, statement.table, database), statement.formatted)
     elif isinstance(statement, ShowColumns):
         table = _table(catalog, statement.table, database)
         return _single_column("field", [c.name for c in (*table.columns, *table.partition_keys)])
@@ -108,14 +108,24 @@ def _repair(table: Table, catalog: GlueCatalog, listing: S3Listing) -> Outcome:
     return Outcome([ResultColumn.varchar("result")] if rows else [], rows)
 
 
-def _describe(table: Table) -> Outcome:
+def _describe(table: Table, formatted: bool) -> Outcome:
     def line(*fields: str) -> list[str | None]:
         return ["\t".join(f"{f:<20}" for f in fields)]
 
-    rows = [line(c.name, c.type, "") for c in (*table.columns, *table.partition_keys)]
+    rows = [line("# col_name", "data_type", "comment"), line("", "", "")] if formatted else []
+    rows += [line(c.name, c.type, "") for c in (*table.columns, *table.partition_keys)]
     if table.partition_keys:
         rows += [line("", "", ""), line("# Partition Information", "", ""), line("# col_name", "data_type", "comment"),
                  line("", "", ""), *(line(k.name, k.type, "") for k in table.partition_keys)]
+    if formatted:  # Hive's detailed sections, from the Glue table
+        rows += [line("", "", ""), line("# Detailed Table Information", "", ""),
+                 line("Database:", table.database, ""), line("Location:", table.location, ""),
+                 line("Table Type:", table.table_type, ""), line("Table Parameters:", "", ""),
+                 *(line("", key, value) for key, value in sorted(table.parameters.items())),
+                 line("", "", ""), line("# Storage Information", "", ""),
+                 line("SerDe Library:", table.serde, ""), line("InputFormat:", table.input_format, ""),
+                 line("OutputFormat:", table.output_format, ""), line("Storage Desc Params:", "", ""),
+                 *(line("", key, value) for key, value in sorted(table.serde_parameters.items()))]
     columns = [ResultColumn.varchar("col_name"), ResultColumn.varchar("data_type"), ResultColumn.varchar("comment")]
     return Outcome(columns, rows)
 

@@ -9,7 +9,6 @@ as Arrow batches sorted by partition and bucket, and answers one row, `rows`, th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,7 +91,8 @@ class Writer:
         properties = statement.properties
         _check_properties(properties, CTAS_PROPERTIES, "table")
         file_format = _file_format(properties, "write_compression")
-        location = _folder(_text(properties, "external_location") or f"{self.output_base}/tables/{self.execution_id}")
+        location = _s3_folder(_text(properties, "external_location") or f"{self.output_base}/tables/{self.execution_id}",
+                              "external_location")
         self._require_empty(location, f"Target directory for table '{database}.{name}' already exists: {location}")
         layout = Layout(location, file_format, _names(properties, "partitioned_by"), _names(properties, "bucketed_by"),
                         _bucket_count(properties))
@@ -138,12 +138,7 @@ class Writer:
         _check_properties(properties, UNLOAD_PROPERTIES, "UNLOAD")
         if "format" not in properties:
             raise QueryFailed("INVALID_TABLE_PROPERTY: line 1:1: UNLOAD needs the 'format' property")
-        try:
-            location = _folder(statement.location)
-            split_s3_url(location)
-        except ValueError:
-            raise QueryFailed(f"INVALID_TABLE_PROPERTY: line 1:1: UNLOAD location is not an S3 location: "
-                              f"{statement.location}") from None
+        location = _s3_folder(statement.location, "UNLOAD location")
         self._require_empty(location, f"Target directory for unload already exists: {location}")
         layout = Layout(location, _file_format(properties, "compression"), _names(properties, "partitioned_by"))
         prepared, columns = self._prepared(statement.query)
@@ -354,6 +349,15 @@ def _table_input(name: str, data: list[tuple[str, str]], keys: list[tuple[str, s
             "StoredAsSubDirectories": False,
         },
     }
+
+
+def _s3_folder(location: str, what: str) -> str:
+    """A write's folder, which must be in S3 (writes go through moto, never to a file)."""
+    try:
+        split_s3_url(location)
+    except ValueError:
+        raise QueryFailed(f"INVALID_TABLE_PROPERTY: line 1:1: {what} is not an S3 location: {location}") from None
+    return _folder(location)
 
 
 def _folder(location: str) -> str:
