@@ -235,7 +235,8 @@ def main() -> None:
             print(f"top-20 over Parquet          Athena {parquet_s:6.2f} s   plain DuckDB {plain_parquet_s:6.2f} s   "
                   f"ratio {parquet_s / plain_parquet_s:.2f} (target <= {TARGET_RATIO})   scanned "
                   f"{cursor.data_scanned_in_bytes / 2**20:.1f} MiB   text/Parquet {speedup:.1f}x end to end")
-            plain_text_s, _ = best_of(args.runs, lambda: plain.execute(plain_queries["top-20 rejected sources"]).fetchall())
+            plain_text_s, _ = best_of(args.runs, lambda: plain.execute(
+                plain_queries["top-20 rejected sources"]).fetchall())
             print(f"top-20, plain DuckDB         text {plain_text_s:6.2f} s   Parquet {plain_parquet_s:6.2f} s   "
                   f"text/Parquet {plain_text_s / plain_parquet_s:.1f}x (the same files, without Athena)")
             snappy = snappy_copies(parquet_files, home)

@@ -154,7 +154,8 @@ def test_pairs_by_record_count(cursor):
     rows = cursor.execute(f"SELECT region, instanceid, sourceaddress, destinationaddress, count(*) as record_count "
                           f"FROM vpcflow WHERE {PARTITIONS} GROUP BY region, instanceid, sourceaddress, "
                           f"destinationaddress ORDER BY record_count DESC").fetchall()
-    expected = Counter((r["region"], r["instance_id"], r["srcaddr"], r["dstaddr"]) for r in _where(RECORDS, FIRST, LAST))
+    expected = Counter((r["region"], r["instance_id"], r["srcaddr"], r["dstaddr"])
+                       for r in _where(RECORDS, FIRST, LAST))
     assert {row[:4]: row[4] for row in rows} == dict(expected)
     assert [row[4] for row in rows] == sorted(expected.values(), reverse=True)
 

@@ -115,8 +115,8 @@ def test_ctas_partitions_in_hive_folders_registered_in_glue(env):
 
 
 def test_ctas_buckets_rows_by_the_bucketing_columns(env):
-    env.execute(f"CREATE TABLE bucketed WITH (external_location = 's3://{DATA}/bucketed/', bucketed_by = ARRAY['host'], "
-                f"bucket_count = 3) AS SELECT id, host FROM source")
+    env.execute(f"CREATE TABLE bucketed WITH (external_location = 's3://{DATA}/bucketed/', "
+                f"bucketed_by = ARRAY['host'], bucket_count = 3) AS SELECT id, host FROM source")
     descriptor = _glue_table("bucketed")["StorageDescriptor"]
     assert (descriptor["BucketColumns"], descriptor["NumberOfBuckets"]) == (["host"], 3)
     s3 = boto3.client("s3")
@@ -248,3 +248,13 @@ def test_awswrangler_ctas_of_an_empty_result_keeps_the_columns(env):
                                      s3_output=f"s3://{RESULTS}/wrangler-empty/")
     assert list(frame.columns) == ["id", "host"] and len(frame) == 0
 
+
+
+def test_awswrangler_with_nothing_but_the_database_uses_its_default_results_bucket(env):
+    """read_sql_query(sql, database) as a user writes it: awswrangler makes (or finds) the account's
+    aws-athena-query-results-{account}-{region} bucket, runs its CTAS there and reads it back."""
+    frame = wr.athena.read_sql_query("SELECT id, host FROM source WHERE id <= 5", database="default")
+    assert frame.sort_values("id")["id"].tolist() == [1, 2, 3, 4, 5]
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    buckets = [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
+    assert f"aws-athena-query-results-{account}-{REGION}" in buckets

@@ -112,7 +112,8 @@ class Partition:
 
     def name(self, table: Table) -> str:
         """As SHOW PARTITIONS prints it: `key=value/key=value`, with Hive's escaping of `/`, `:`, `=`..."""
-        return "/".join(f"{key.name}={escape_path_name(value)}" for key, value in zip(table.partition_keys, self.values))
+        return "/".join(f"{key.name}={escape_path_name(value)}"
+                        for key, value in zip(table.partition_keys, self.values))
 
 
 class GlueCatalog:
@@ -192,7 +193,8 @@ class GlueCatalog:
             raise CatalogError(f"TABLE_ALREADY_EXISTS: line 1:1: {kind} already exists: "
                                f"'awsdatacatalog.{database}.{name}'")
         view = {"originalSql": sql, "catalog": "awsdatacatalog", "schema": database,
-                "columns": [{"name": n, "type": _trino_type_of(t)} for n, t in columns], "owner": "", "runAsInvoker": False}
+                "columns": [{"name": n, "type": _trino_type_of(t)} for n, t in columns], "owner": "",
+                "runAsInvoker": False}
         encoded = base64.b64encode(json.dumps(view, separators=(",", ":")).encode()).decode()
         table_input = {
             "Name": name, "TableType": "VIRTUAL_VIEW", "Parameters": {"presto_view": "true", "comment": "Presto View"},

@@ -91,8 +91,8 @@ class Writer:
         properties = statement.properties
         _check_properties(properties, CTAS_PROPERTIES, "table")
         file_format = _file_format(properties, "write_compression")
-        location = _s3_folder(_text(properties, "external_location") or f"{self.output_base}/tables/{self.execution_id}",
-                              "external_location")
+        default_location = f"{self.output_base}/tables/{self.execution_id}"
+        location = _s3_folder(_text(properties, "external_location") or default_location, "external_location")
         self._require_empty(location, f"Target directory for table '{database}.{name}' already exists: {location}")
         layout = Layout(location, file_format, _names(properties, "partitioned_by"), _names(properties, "bucketed_by"),
                         _bucket_count(properties))
@@ -327,14 +327,16 @@ def _table_input(name: str, data: list[tuple[str, str]], keys: list[tuple[str, s
     """The Glue TableInput Athena writes for CTAS."""
     file_format = layout.file_format
     serde, input_format, output_format = _STORAGE[file_format.format]
-    serde_parameters = ({"field.delim": file_format.field_delimiter, "serialization.format": file_format.field_delimiter}
+    delimiter = file_format.field_delimiter
+    serde_parameters = ({"field.delim": delimiter, "serialization.format": delimiter}
                         if file_format.format == "TEXTFILE" else {"serialization.format": "1"})
     compression_parameter = {"PARQUET": "parquet.compression", "ORC": "orc.compress"}.get(file_format.format,
                                                                                           "write.compression")
     return {
         "Name": name,
         "TableType": "EXTERNAL_TABLE",
-        "Parameters": {"EXTERNAL": "TRUE", "has_encrypted_data": "false", compression_parameter: file_format.compression},
+        "Parameters": {"EXTERNAL": "TRUE", "has_encrypted_data": "false",
+                       compression_parameter: file_format.compression},
         "PartitionKeys": [{"Name": n, "Type": t} for n, t in keys],
         "StorageDescriptor": {
             "Columns": [{"Name": n, "Type": t} for n, t in data],
