@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .results import value_text
@@ -72,19 +73,26 @@ def data_files(batches: Iterable[pa.RecordBatch], columns: list[str], partition_
 
 def _runs(batch: pa.RecordBatch, data_width: int, partition_count: int,
           bucketed: bool) -> Iterator[tuple[tuple[tuple[str, ...], int | None], pa.RecordBatch]]:
-    """The batch cut where its partition values or bucket change, each piece with only the data columns."""
+    """The batch cut where its partition values or bucket change, each piece with only the data columns
+    (the cuts found by Arrow, not row by row in Python)."""
+    if not batch.num_rows:
+        return
     if not partition_count and not bucketed:
         yield ((), None), batch.select(range(data_width))
         return
-    keys = [batch.column(i).to_pylist() for i in range(data_width, batch.num_columns)]
-    start = 0
-    for row in range(1, batch.num_rows + 1):
-        if row == batch.num_rows or any(k[row] != k[start] for k in keys):
-            values = [k[start] for k in keys]
-            partition = tuple(value_text(v) or "__HIVE_DEFAULT_PARTITION__" for v in values[:partition_count])
-            bucket = values[partition_count] if bucketed else None
-            yield (partition, bucket), batch.slice(start, row - start).select(range(data_width))
-            start = row
+    keys = [batch.column(i) for i in range(data_width, batch.num_columns)]
+    changed = pa.array([False] * (batch.num_rows - 1), pa.bool_())
+    for key in keys:
+        after, before = key.slice(1), key.slice(0, len(key) - 1)
+        differs = pc.fill_null(pc.not_equal(after, before), False)
+        one_null = pc.not_equal(pc.is_null(after), pc.is_null(before))
+        changed = pc.or_(changed, pc.or_(differs, one_null))
+    starts = [0, *(i + 1 for i in pc.indices_nonzero(changed).to_pylist()), batch.num_rows]
+    for start, end in zip(starts, starts[1:]):
+        values = [key[start].as_py() for key in keys]
+        partition = tuple(value_text(v) or "__HIVE_DEFAULT_PARTITION__" for v in values[:partition_count])
+        bucket = values[partition_count] if bucketed else None
+        yield (partition, bucket), batch.slice(start, end - start).select(range(data_width))
 
 
 def _file(group: tuple[tuple[str, ...], int | None], batches: list[pa.RecordBatch], columns: list[str],
