@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv check lab test test-slow test-moto-next jupyter notebooks benchmarks workshop-venv workshop-test workshop-bench clean
+.PHONY: venv venv-clients check lab test test-slow test-moto-next jupyter notebooks benchmarks workshop-venv workshop-test workshop-bench clean
 
 venv: $(STAMP)
 
@@ -18,6 +18,11 @@ $(STAMP): pyproject.toml
 	@echo "==> Ready: $(VENV)"
 	touch $@
 
+# The client tools the tests also use (pyproject's `clients`), without their dependencies: see there.
+venv-clients: venv
+	$(BIN)/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['clients'])" \
+		| xargs $(BIN)/python -m pip install --quiet --no-deps
+
 # Is this machine ready for the lab? (Python, packages, the Jupyter kernel, a local cloud that answers.)
 check: venv
 	$(BIN)/labkit doctor
@@ -28,7 +33,7 @@ lab: venv
 
 # Unit tests, conformance tests and notebook tests; then nbval over the committed notebooks, in a
 # process of its own (moto's state is per process: the notebooks start from a fresh account).
-test: venv
+test: venv venv-clients
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest notebooks
 

@@ -3,9 +3,10 @@
 Targets (issue 5): over 10 million records delivered in AWS's S3 text layout, the walkthrough's Athena
 query and the top-20 rejected sources query through pyathena within 1.25x of the same queries as plain
 DuckDB `read_csv` over the same files; the local cloud's peak memory (RSS) under 512 MiB during those
-queries; the same query over the Parquet delivery at least 20x faster than over text.
-For that last one it also times the Parquet rows re-encoded with snappy: AWS delivers Gzip Parquet,
-whose decompression is most of what the Parquet query costs.
+queries. Issue 10: the top-20 query over the Parquet delivery within 1.25x of plain DuckDB
+`read_parquet` over the same files (the earlier target, Parquet at least 20x faster than text, is
+withdrawn: AWS delivers Gzip Parquet, whose decompression is most of what the query costs; the
+text/Parquet ratios and the snappy re-encoding are still printed, for reference).
 
 The local cloud runs as its own process (`python -m labkit.localcloud serve`). Background traffic of
 8 ENIs over six hours of one day is written in AWS's S3 layout twice (default-format gzip text, and
@@ -27,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,8 +39,10 @@ from pyathena import connect
 from labkit.localcloud.flowlogs.background import NetworkInterface, generate_background_traffic
 from labkit.localcloud.flowlogs.records import LogFormat
 from labkit.localcloud.flowlogs.s3_files import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter
+from labkit.localcloud.home import credentials
+from labkit.localcloud.lifecycle import healthy
 
-TARGET_RATIO, TARGET_RSS_MIB, TARGET_PARQUET_SPEEDUP = 1.25, 512, 20.0
+TARGET_RATIO, TARGET_RSS_MIB = 1.25, 512
 BUCKET, RESULTS, REGION = "bench-flow-logs", "bench-athena-results", "us-east-1"
 
 COLUMNS = """version int, account_id string, interface_id string, srcaddr string, dstaddr string, srcport int,
@@ -55,22 +57,24 @@ TOP_20 = ("SELECT srcaddr, count(*) AS rejects FROM {table} WHERE action = 'REJE
 
 
 class LocalCloudProcess:
+    """The local cloud as its own process, with a LABKIT_HOME of its own; this process then uses that
+    home (its credentials sign every request) through AWS_ENDPOINT_URL."""
+
     def __init__(self, home: str):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        env = {**os.environ, "LABKIT_HOME": home}
+        self.home = home
+        os.environ["LABKIT_HOME"] = home
         self.process = subprocess.Popen([sys.executable, "-m", "labkit.localcloud", "serve", "--port", str(self.port)],
-                                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                        env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.endpoint}/_labkit/health", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("the local cloud did not start")
+        deadline = time.monotonic() + 120
+        while not healthy(self.endpoint):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the local cloud did not start")
+            time.sleep(0.2)
+        os.environ.update(AWS_ENDPOINT_URL=self.endpoint, AWS_DEFAULT_REGION=REGION, **credentials().environment())
 
     def rss_mib(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -81,7 +85,7 @@ class LocalCloudProcess:
     def object_files(self, magic: bytes) -> list[str]:
         """The local cloud's S3 object bodies that start with `magic` (gzip text or Parquet)."""
         files = []
-        for path in glob.glob(f"{tempfile.gettempdir()}/labkit-s3-{self.process.pid}-*/object-*"):
+        for path in glob.glob(f"{self.home}/s3-objects/{self.process.pid}/object-*"):
             with open(path, "rb") as body:
                 if body.read(len(magic)) == magic:
                     files.append(path)
@@ -180,8 +184,6 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-athena-home-") as home:
         cloud = LocalCloudProcess(home)
-        os.environ.update(AWS_ENDPOINT_URL=cloud.endpoint, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-                          AWS_DEFAULT_REGION=REGION)
         try:
             began = time.perf_counter()
             account = boto3.client("sts").get_caller_identity()["Account"]
@@ -227,13 +229,14 @@ def main() -> None:
                 TOP_20.format(table="vpc_flow_logs_parquet")).fetchall())
             speedup = athena_text_top20 / parquet_s
             parquet_engine_ms = max(cursor.engine_execution_time_in_millis, 1)
-            print(f"top-20 over Parquet          Athena {parquet_s:6.2f} s   scanned "
-                  f"{cursor.data_scanned_in_bytes / 2**20:.1f} MiB   text/Parquet {speedup:.1f}x end to end "
-                  f"(target >= {TARGET_PARQUET_SPEEDUP:.0f}x)")
             plain_parquet = ("read_parquet([" + ", ".join(f"'{p}'" for p in parquet_files) + "])")
             plain_parquet_s, _ = best_of(args.runs, lambda: plain.execute(
                 plain_queries["top-20 rejected sources"].replace(source, plain_parquet)).fetchall())
-            plain_text_s, _ = best_of(args.runs, lambda: plain.execute(plain_queries["top-20 rejected sources"]).fetchall())
+            print(f"top-20 over Parquet          Athena {parquet_s:6.2f} s   plain DuckDB {plain_parquet_s:6.2f} s   "
+                  f"ratio {parquet_s / plain_parquet_s:.2f} (target <= {TARGET_RATIO})   scanned "
+                  f"{cursor.data_scanned_in_bytes / 2**20:.1f} MiB   text/Parquet {speedup:.1f}x end to end")
+            plain_text_s, _ = best_of(args.runs, lambda: plain.execute(
+                plain_queries["top-20 rejected sources"]).fetchall())
             print(f"top-20, plain DuckDB         text {plain_text_s:6.2f} s   Parquet {plain_parquet_s:6.2f} s   "
                   f"text/Parquet {plain_text_s / plain_parquet_s:.1f}x (the same files, without Athena)")
             snappy = snappy_copies(parquet_files, home)

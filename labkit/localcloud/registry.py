@@ -126,6 +126,7 @@ def build_app() -> LocalCloudApp:
         app.check(service, action, check)
     for action, handler in athena_api.handlers().items():
         app.handle("athena", action, handler)
+    app.after("athena", "DeleteWorkGroup", athena_models.forget_the_tags_of_a_deleted_work_group)
     # SNS (Part 3): its rules for topics, subscriptions and messages
     for action, check in sns_checks.CHECKS.items():
         app.check("sns", action, check)

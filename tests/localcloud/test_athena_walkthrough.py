@@ -46,6 +46,9 @@ def cursor(local_cloud):
         for name, value in {"AWS_ENDPOINT_URL": local_cloud.endpoint, "AWS_DEFAULT_REGION": REGION,
                             "LABKIT_HOME": str(local_cloud.home), **local_cloud.credentials.environment()}.items():
             patch.setenv(name, value)
+        # A module fixture is set up before the per-test reset of boto3's default session, which may still
+        # hold an earlier module's local cloud credentials
+        patch.setattr(boto3, "DEFAULT_SESSION", None)
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
         s3.create_bucket(Bucket=RESULTS)

@@ -3,12 +3,18 @@
 Work groups (CreateWorkGroup, GetWorkGroup, ...) stay with moto, which keeps their configuration;
 the engine reads the OutputLocation, EnforceWorkGroupConfiguration and BytesScannedCutoffPerQuery
 from there. Tables and partitions live in moto's Glue backend, so Glue's own API answers for them.
+The tags of work groups and data catalogs live in moto's Athena tagger, which CreateWorkGroup and
+CreateDataCatalog fill; the calls on them are answered here, for the resources of the call's region
+(moto tags any ARN, and fails ListTagsForResource on a resource without tags).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
+
+from moto.backends import get_backend
 
 from ..wire import AwsCall, AwsError, Response
 from .engine import CANCELLED, SUCCEEDED, AthenaEngine, InvalidRequest, athena_engines
@@ -16,6 +22,8 @@ from .results import result_rows
 
 MAX_RESULTS = 1000
 MAX_LISTED = 50
+_TAGGABLE_ARN = re.compile(r"arn:aws[a-z-]*:athena:(?P<region>[^:]+):(?P<account>\d{12}):"
+                           r"(?P<kind>workgroup|datacatalog)/(?P<name>.+)")
 
 
 class AthenaApi:
@@ -76,6 +84,25 @@ class AthenaApi:
         self.engine(call).stop(call.params["QueryExecutionId"])
         return {}
 
+    def get_query_runtime_statistics(self, call: AwsCall) -> dict[str, Any]:
+        return {"QueryRuntimeStatistics": self.engine(call).get(call.params["QueryExecutionId"]).runtime_statistics()}
+
+    # --- tags of work groups and data catalogs ----------------------------------------------------
+
+    def tag_resource(self, call: AwsCall) -> dict[str, Any]:
+        backend, arn = _taggable(call)
+        backend.tag_resource(arn, {tag["Key"]: tag["Value"] for tag in call.params["Tags"]})
+        return {}
+
+    def untag_resource(self, call: AwsCall) -> dict[str, Any]:
+        backend, arn = _taggable(call)
+        backend.untag_resource(arn, call.params["TagKeys"])
+        return {}
+
+    def list_tags_for_resource(self, call: AwsCall) -> dict[str, Any]:
+        backend, arn = _taggable(call)
+        return {"Tags": backend.tagger.list_tags_for_resource(arn)["Tags"]}
+
     def list_query_executions(self, call: AwsCall) -> dict[str, Any]:
         executions = self.engine(call).list(call.params.get("WorkGroup"))
         count = min(int(call.params.get("MaxResults") or MAX_LISTED), MAX_LISTED)
@@ -84,6 +111,21 @@ class AthenaApi:
         if start + count < len(executions):
             response["NextToken"] = str(start + count)
         return response
+
+
+def _taggable(call: AwsCall) -> tuple[Any, str]:
+    """moto's Athena backend of the call's region, and the ARN of the work group or data catalog the
+    call names; ResourceNotFoundException if it names none of this account and region."""
+    arn = call.params["ResourceARN"]
+    backend = get_backend("athena")[call.account_id][call.region]
+    match = _TAGGABLE_ARN.fullmatch(arn)
+    resources = {"workgroup": backend.work_groups, "datacatalog": backend.data_catalogs}
+    resource = (resources[match["kind"]].get(match["name"])
+                if match and (match["region"], match["account"]) == (call.region, call.account_id) else None)
+    if resource is None:
+        raise AwsError("ResourceNotFoundException", f"Resource {arn} does not exist.",
+                       fields={"ResourceName": arn})
+    return backend, resource.arn
 
 
 def _page_start(token: str | None) -> int:
@@ -104,7 +146,11 @@ def handlers() -> dict[str, Callable[[AwsCall], Response]]:
         "BatchGetQueryExecution": api.batch_get_query_execution,
         "GetQueryResults": api.get_query_results,
         "StopQueryExecution": api.stop_query_execution,
-        "ListQueryExecutions": api.list_query_executions}.items()}
+        "ListQueryExecutions": api.list_query_executions,
+        "GetQueryRuntimeStatistics": api.get_query_runtime_statistics,
+        "TagResource": api.tag_resource,
+        "UntagResource": api.untag_resource,
+        "ListTagsForResource": api.list_tags_for_resource}.items()}
 
 
 def json_handler(method: Callable[[AwsCall], dict[str, Any]]) -> Callable[[AwsCall], Response]:

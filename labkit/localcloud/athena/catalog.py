@@ -7,13 +7,15 @@ through Glue directly is queryable from Athena.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from moto.backends import get_backend
 
-from .ddl import PARQUET_SERDE, Column, CreateTable, Storage
+from .ddl import JSON_SERDES, ORC_SERDE, PARQUET_SERDE, Column, CreateTable, Storage
 
 
 class CatalogError(Exception):
@@ -46,7 +48,10 @@ class Table:
                    partition_keys=tuple(Column(c["Name"].lower(), c["Type"].lower())
                                         for c in table.get("PartitionKeys", [])),
                    location=descriptor.get("Location", ""), serde=serde.get("SerializationLibrary", ""),
-                   serde_parameters=dict(serde.get("Parameters", {})), parameters=dict(table.get("Parameters", {})))
+                   serde_parameters=dict(serde.get("Parameters", {})), parameters=dict(table.get("Parameters", {})),
+                   input_format=descriptor.get("InputFormat", ""), output_format=descriptor.get("OutputFormat", ""),
+                   table_type=table.get("TableType", "EXTERNAL_TABLE"),
+                   view_original_text=table.get("ViewOriginalText", ""))
 
     @property
     def qualified_name(self) -> str:
@@ -57,13 +62,36 @@ class Table:
         """Hive type by column name, data columns then partition keys."""
         return {c.name: c.type for c in (*self.columns, *self.partition_keys)}
 
+    input_format: str = ""
+    output_format: str = ""
+    table_type: str = "EXTERNAL_TABLE"
+    view_original_text: str = ""
+
     @property
-    def is_parquet(self) -> bool:
-        return self.serde == PARQUET_SERDE
+    def is_columnar(self) -> bool:
+        """Parquet, or ORC: the ORC tables the local cloud writes hold Parquet files (see `files`)."""
+        return self.serde in (PARQUET_SERDE, ORC_SERDE)
+
+    @property
+    def is_json(self) -> bool:
+        return self.serde in JSON_SERDES
+
+    @property
+    def is_view(self) -> bool:
+        return self.table_type == "VIRTUAL_VIEW"
 
     @property
     def field_delimiter(self) -> str:
-        return self.serde_parameters.get("field.delim", self.serde_parameters.get("serialization.format", "\x01"))
+        """Hive's LazyUtils.getByte: a number is the delimiter's byte value (`serialization.format` `1`
+        is \\x01), anything else its first character."""
+        text = self.serde_parameters.get("field.delim", self.serde_parameters.get("serialization.format", "\x01"))
+        return chr(int(text)) if text.isdigit() else text[:1] or "\x01"
+
+    @property
+    def view_sql(self) -> str:
+        """A view's SELECT, from the `/* Presto View: base64(JSON) */` text Athena stores in Glue."""
+        encoded = self.view_original_text.removeprefix("/* Presto View: ").removesuffix(" */")
+        return json.loads(base64.b64decode(encoded))["originalSql"]
 
     @property
     def header_lines(self) -> int:
@@ -84,7 +112,8 @@ class Partition:
 
     def name(self, table: Table) -> str:
         """As SHOW PARTITIONS prints it: `key=value/key=value`, with Hive's escaping of `/`, `:`, `=`..."""
-        return "/".join(f"{key.name}={_escape(value)}" for key, value in zip(table.partition_keys, self.values))
+        return "/".join(f"{key.name}={escape_path_name(value)}"
+                        for key, value in zip(table.partition_keys, self.values))
 
 
 class GlueCatalog:
@@ -155,6 +184,42 @@ class GlueCatalog:
             raise CatalogError(f"FAILED: SemanticException [Error 10001]: Table not found {database}.{name}")
         self._glue.delete_table(database, name)
 
+    def create_view(self, database: str, name: str, sql: str, columns: list[tuple[str, str]], replace: bool) -> None:
+        """A Glue VIRTUAL_VIEW as Athena writes it; `columns` are (name, Hive type)."""
+        self._require_database(database)
+        existing = self.table(database, name)
+        if existing is not None and not (replace and existing.is_view):
+            kind = "View" if existing.is_view else "Table"
+            raise CatalogError(f"TABLE_ALREADY_EXISTS: line 1:1: {kind} already exists: "
+                               f"'awsdatacatalog.{database}.{name}'")
+        view = {"originalSql": sql, "catalog": "awsdatacatalog", "schema": database,
+                "columns": [{"name": n, "type": _trino_type_of(t)} for n, t in columns], "owner": "",
+                "runAsInvoker": False}
+        encoded = base64.b64encode(json.dumps(view, separators=(",", ":")).encode()).decode()
+        table_input = {
+            "Name": name, "TableType": "VIRTUAL_VIEW", "Parameters": {"presto_view": "true", "comment": "Presto View"},
+            "ViewOriginalText": f"/* Presto View: {encoded} */", "ViewExpandedText": "/* Presto View */",
+            "PartitionKeys": [],
+            "StorageDescriptor": {"Columns": [{"Name": n, "Type": t} for n, t in columns],
+                                  "Location": "", "SerdeInfo": {}, "Compressed": False, "NumberOfBuckets": 0,
+                                  "BucketColumns": [], "SortColumns": [], "StoredAsSubDirectories": False}}
+        if existing is not None:
+            self._glue.update_table(database, name, table_input)
+        else:
+            self._glue.create_table(database, name, table_input)
+
+    def drop_view(self, database: str, name: str, if_exists: bool) -> None:
+        table = self.table(database, name) if self.has_database(database) else None
+        if table is None or not table.is_view:
+            if if_exists and table is None:
+                return
+            raise CatalogError(f"TABLE_NOT_FOUND: line 1:1: View 'awsdatacatalog.{database}.{name}' does not exist")
+        self._glue.delete_table(database, name)
+
+    def create_glue_table(self, database: str, table_input: dict[str, Any]) -> None:
+        """A table as CTAS makes it (the caller checked that there is none of that name)."""
+        self._glue.create_table(database, table_input["Name"], table_input)
+
     def require_table(self, database: str, name: str) -> Table:
         self._require_database(database)
         table = self.table(database, name)
@@ -217,6 +282,16 @@ def table_input(create: CreateTable, name: str) -> dict[str, Any]:
     }
 
 
-def _escape(value: str) -> str:
+_TRINO_TYPES = {"string": "varchar", "int": "integer", "float": "real", "binary": "varbinary"}
+
+
+def _trino_type_of(hive_type: str) -> str:
+    """The Trino type a view's JSON gives for a column Glue shows with this Hive type."""
+    if hive_type.startswith("array<") and hive_type.endswith(">"):
+        return f"array({_trino_type_of(hive_type[6:-1])})"
+    return _TRINO_TYPES.get(hive_type, hive_type)
+
+
+def escape_path_name(value: str) -> str:
     """Hive's FileUtils.escapePathName for the characters flow-log partition values can hold."""
     return re.sub(r"[\"#%'*/:=?\\\x7f{}\[\]^]", lambda m: f"%{ord(m.group()):02X}", value)

@@ -1,8 +1,9 @@
 """Athena statements parsed into what they ask for.
 
-SELECT / WITH and CREATE EXTERNAL TABLE are parsed by sqlglot's athena dialect (Trino for queries,
-Hive for DDL). The Hive utility statements sqlglot only keeps as raw commands (ALTER TABLE ... ADD
-PARTITION, MSCK REPAIR TABLE, SHOW ...) are matched here with small regular expressions.
+SELECT / WITH, CREATE EXTERNAL TABLE, CREATE TABLE AS (CTAS), INSERT INTO and CREATE / DROP VIEW are
+parsed by sqlglot's athena dialect (Trino for queries, Hive for DDL). The statements sqlglot only
+keeps as raw commands (ALTER TABLE ... ADD PARTITION, MSCK REPAIR TABLE, SHOW ..., UNLOAD) are matched
+here with small regular expressions; UNLOAD's query and WITH properties then go through sqlglot.
 Names are lower-cased as Athena stores them. A statement that does not parse raises
 `AthenaSyntaxError`, which StartQueryExecution answers with InvalidRequestException.
 """
@@ -26,6 +27,10 @@ TEXT_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+ORC_SERDE = "org.apache.hadoop.hive.ql.io.orc.OrcSerde"
+ORC_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat"
+ORC_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat"
+JSON_SERDES = ("org.apache.hive.hcatalog.data.JsonSerDe", "org.openx.data.jsonserde.JsonSerDe")
 
 
 class AthenaSyntaxError(ValueError):
@@ -155,6 +160,22 @@ class Describe(Statement):
     statement_type = "UTILITY"
     substatement_type = "DESCRIBE_TABLE"
     table: TableRef
+    formatted: bool = False  # DESCRIBE FORMATTED (or EXTENDED): also the table's storage and parameters
+
+
+@dataclass(frozen=True)
+class ShowCreateTable(Statement):
+    statement_type = "UTILITY"
+    substatement_type = "SHOW_CREATE_TABLE"
+    table: TableRef
+    view: bool  # SHOW CREATE VIEW
+
+
+@dataclass(frozen=True)
+class ShowColumns(Statement):
+    statement_type = "UTILITY"
+    substatement_type = "SHOW_COLUMNS"
+    table: TableRef
 
 
 @dataclass(frozen=True)
@@ -162,7 +183,58 @@ class Query(Statement):
     statement_type = "DML"
     substatement_type = "SELECT"
     tree: exp.Expression
-    text: str
+    text: str  # the whole statement: node positions count from its start
+
+
+# A WITH property of CTAS or UNLOAD: text, or the texts of an ARRAY[...]
+PropertyValue = str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CreateTableAs(Statement):
+    statement_type = "DDL"
+    substatement_type = "CREATE_TABLE_AS_SELECT"
+    table: TableRef
+    if_not_exists: bool
+    query: Query
+    properties: dict[str, PropertyValue]
+    with_data: bool  # False: WITH NO DATA, the table without files
+
+
+@dataclass(frozen=True)
+class InsertInto(Statement):
+    statement_type = "DML"
+    substatement_type = "INSERT"
+    table: TableRef
+    columns: tuple[str, ...]  # () for all, in the table's order
+    query: Query
+
+
+@dataclass(frozen=True)
+class Unload(Statement):
+    statement_type = "DML"
+    substatement_type = "UNLOAD"
+    query: Query
+    location: str
+    properties: dict[str, PropertyValue]
+
+
+@dataclass(frozen=True)
+class CreateView(Statement):
+    statement_type = "DDL"
+    substatement_type = "CREATE_VIEW"
+    view: TableRef
+    replace: bool
+    query: Query
+    sql: str  # the view's SELECT as written, which Athena keeps as the view's original SQL
+
+
+@dataclass(frozen=True)
+class DropView(Statement):
+    statement_type = "DDL"
+    substatement_type = "DROP_VIEW"
+    view: TableRef
+    if_exists: bool
 
 
 # --- the Hive utility statements ------------------------------------------------------------
@@ -194,7 +266,14 @@ _REPAIR = re.compile(rf"MSCK\s+REPAIR\s+TABLE\s+{_TABLE}", _FLAGS)
 _SHOW_DATABASES = re.compile(rf"SHOW\s+(?:DATABASES|SCHEMAS)(?:\s+LIKE\s+(?P<pattern>{_STRING}))?", _FLAGS)
 _SHOW_TABLES = re.compile(rf"SHOW\s+TABLES(?:\s+IN\s+(?P<name>{_NAME}))?(?:\s+(?P<pattern>{_STRING}))?", _FLAGS)
 _SHOW_PARTITIONS = re.compile(rf"SHOW\s+PARTITIONS\s+{_TABLE}", _FLAGS)
-_DESCRIBE = re.compile(rf"(?:DESCRIBE|DESC)\s+(?:EXTENDED\s+|FORMATTED\s+)?{_TABLE}", _FLAGS)
+_SHOW_CREATE = re.compile(rf"SHOW\s+CREATE\s+(?P<kind>TABLE|VIEW)\s+{_TABLE}", _FLAGS)
+_SHOW_COLUMNS = re.compile(rf"SHOW\s+COLUMNS\s+(?:IN|FROM)\s+{_TABLE}(?:\s+(?:IN|FROM)\s+(?P<database>{_NAME}))?",
+                           _FLAGS)
+_UNLOAD = re.compile(r"UNLOAD\s*\((?P<query>.*)\)\s*TO\s+(?P<location>'(?:[^']|'')*')\s+WITH\s*(?P<properties>\(.*\))",
+                     _FLAGS)
+_VIEW_STATEMENT = re.compile(r"(?:CREATE\s+(?:OR\s+REPLACE\s+)?|DROP\s+)VIEW\b", _FLAGS)
+_VIEW_BODY = re.compile(rf"CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+{_TABLE}\s+AS\s+(?P<body>.*)", _FLAGS)
+_DESCRIBE = re.compile(rf"(?:DESCRIBE|DESC)\s+(?:(?P<formatted>EXTENDED|FORMATTED)\s+)?{_TABLE}", _FLAGS)
 
 
 # What Athena's parser (Trino's) expects where a statement starts (recorded answer).
@@ -219,6 +298,10 @@ def parse_statement(text: str) -> Statement:
         raise AthenaSyntaxError("Queries of this type are not supported")
     if keyword in ("SELECT", "WITH", "(", "VALUES") or sql.startswith("("):
         return Query(_parse_query(text), text)
+    if keyword == "UNLOAD":
+        return _unload(text)
+    if keyword == "INSERT" or _VIEW_STATEMENT.match(sql):
+        return _insert_or_view(text)
     if keyword == "CREATE":
         if match := _CREATE_DATABASE.fullmatch(sql):
             return CreateDatabase(_name(match["name"]), bool(match["exists"]), _unquote(match["comment"]),
@@ -271,16 +354,26 @@ _UTILITY = [
     (_SHOW_DATABASES, lambda m: ShowDatabases(_unquote(m["pattern"]))),
     (_SHOW_TABLES, lambda m: ShowTables(_name(m["name"]) if m["name"] else None, _unquote(m["pattern"]))),
     (_SHOW_PARTITIONS, lambda m: ShowPartitions(table_ref(m["table"]))),
-    (_DESCRIBE, lambda m: Describe(table_ref(m["table"]))),
+    (_SHOW_CREATE, lambda m: ShowCreateTable(table_ref(m["table"]), m["kind"].upper() == "VIEW")),
+    (_SHOW_COLUMNS, lambda m: ShowColumns(_in_database(table_ref(m["table"]), m["database"]))),
+    (_DESCRIBE, lambda m: Describe(table_ref(m["table"]), bool(m["formatted"]))),
 ]
 
 
-# --- CREATE EXTERNAL TABLE and SELECT, through sqlglot -----------------------------------------
+def _in_database(ref: TableRef, database: str | None) -> TableRef:
+    """SHOW COLUMNS IN t IN db: the database named apart."""
+    return TableRef(_name(database), ref.name) if database else ref
 
-def _create_table(sql: str) -> CreateTable:
+
+# --- CREATE EXTERNAL TABLE, CTAS, INSERT, views, UNLOAD and SELECT, through sqlglot -----------------
+
+def _create_table(sql: str) -> CreateTable | CreateTableAs:
     tree = _parse(sql)
+    if isinstance(tree, exp.Create) and tree.kind == "TABLE" and isinstance(tree.expression, exp.Query):
+        return _create_table_as(sql)
     if not isinstance(tree, exp.Create) or tree.kind != "TABLE" or not isinstance(tree.this, exp.Schema):
-        raise AthenaSyntaxError("line 1:1: only CREATE DATABASE and CREATE EXTERNAL TABLE are supported here")
+        raise AthenaSyntaxError("line 1:1: only CREATE DATABASE, CREATE EXTERNAL TABLE, CREATE TABLE AS and "
+                                "CREATE VIEW are supported here")
     table = tree.this.this
     ref = TableRef(_name(table.db) if table.db else None, _name(table.name))
     properties = tree.args["properties"].expressions if tree.args.get("properties") else []
@@ -296,7 +389,9 @@ def _create_table(sql: str) -> CreateTable:
             storage = Storage(TEXT_SERDE, TEXT_INPUT_FORMAT, TEXT_OUTPUT_FORMAT,
                               {"field.delim": delimiter, "serialization.format": delimiter})
         elif isinstance(prop, exp.RowFormatSerdeProperty):
-            storage = _storage_for_serde(prop.this.name, storage)
+            serde_properties = prop.args.get("serde_properties")
+            storage = _storage_for_serde(prop.this.name, {p.name: p.text("value") for p in serde_properties.expressions}
+                                         if serde_properties else {})
         elif isinstance(prop, exp.FileFormatProperty) and prop.this.name.upper() == "PARQUET":
             storage = Storage(PARQUET_SERDE, PARQUET_INPUT_FORMAT, PARQUET_OUTPUT_FORMAT, {"serialization.format": "1"})
         elif type(prop) is exp.Property:  # 'key'='value' of TBLPROPERTIES (EXTERNAL etc. are subclasses)
@@ -307,13 +402,86 @@ def _create_table(sql: str) -> CreateTable:
                        location, storage, table_properties)
 
 
-def _storage_for_serde(serde: str, current: Storage) -> Storage:
+def _create_table_as(text: str) -> CreateTableAs:
+    tree = _parse(text, keep_positions=True)
+    properties = tree.args["properties"].expressions if tree.args.get("properties") else []
+    with_data = not any(isinstance(p, exp.WithDataProperty) and p.args.get("no") for p in properties)
+    return CreateTableAs(_ref(tree.this), bool(tree.args.get("exists")), _query_of(tree.expression, text),
+                         _with_properties(properties), with_data)
+
+
+def _insert_or_view(text: str) -> Statement:
+    """INSERT INTO, CREATE [OR REPLACE] VIEW or DROP VIEW."""
+    tree = _parse(text, keep_positions=True)
+    if isinstance(tree, exp.Insert):
+        if tree.args.get("overwrite"):
+            raise AthenaSyntaxError("line 1:8: mismatched input 'OVERWRITE'. Expecting: 'INTO'")
+        target, columns = tree.this, ()
+        if isinstance(target, exp.Schema):
+            target, columns = target.this, tuple(_name(c.name) for c in target.expressions)
+        return InsertInto(_ref(target), columns, _query_of(tree.expression, text))
+    if isinstance(tree, exp.Create) and tree.kind == "VIEW" and isinstance(tree.expression, exp.Query):
+        body = _VIEW_BODY.fullmatch(_strip(text))
+        sql = body["body"] if body else tree.expression.sql("athena")
+        return CreateView(_ref(tree.this), bool(tree.args.get("replace")), _query_of(tree.expression, text), sql)
+    if isinstance(tree, exp.Drop) and tree.kind == "VIEW" and tree.args.get("tables"):
+        return DropView(_ref(tree.args["tables"][0]), bool(tree.args.get("exists")))
+    raise AthenaSyntaxError(f"line 1:1: mismatched input '{_strip(text).split(None, 1)[0]}'. "
+                            f"Expecting: {STATEMENT_STARTS}")
+
+
+def _unload(text: str) -> Unload:
+    match = _UNLOAD.fullmatch(_strip(text))
+    if not match:
+        raise AthenaSyntaxError("line 1:1: mismatched input 'UNLOAD'. Expecting: UNLOAD (<query>) TO 's3://...' "
+                                "WITH (format = '...')")
+    query_text = match["query"]
+    # The properties are the same `name = value` list as CTAS's WITH: sqlglot reads them there.
+    holder = _parse(f"CREATE TABLE unload WITH {match['properties']} AS SELECT 1")
+    return Unload(Query(_parse_query(query_text), query_text), _unquote(match["location"]) or "",
+                  _with_properties(holder.args["properties"].expressions))
+
+
+def _query_of(tree: exp.Expression, text: str) -> Query:
+    if refusal := dialect.trino_syntax_error(tree, text):
+        raise AthenaSyntaxError(refusal)
+    return Query(tree, text)
+
+
+def _ref(table: exp.Expression) -> TableRef:
+    return TableRef(_name(table.db) if table.db else None, _name(table.name))
+
+
+def _with_properties(properties: list[exp.Expression]) -> dict[str, PropertyValue]:
+    """CTAS's and UNLOAD's WITH (name = value, ...): names lower-cased, ARRAY[...] as a tuple."""
+    found: dict[str, PropertyValue] = {}
+    for prop in properties:
+        if isinstance(prop, exp.WithDataProperty):
+            continue
+        if isinstance(prop, exp.PartitionedByProperty):
+            name, value = "partitioned_by", prop.this
+        elif isinstance(prop, exp.FileFormatProperty):
+            name, value = "format", prop.this
+        else:
+            name, value = prop.name.lower(), prop.args.get("value")
+        found[name] = (tuple(v.name for v in value.expressions) if isinstance(value, exp.Array)
+                       else value.name if value is not None else "")
+    return found
+
+
+def _storage_for_serde(serde: str, serde_parameters: dict[str, str]) -> Storage:
+    """ROW FORMAT SERDE '...' [WITH SERDEPROPERTIES (...)]: the SerDes the local cloud reads."""
+    parameters = serde_parameters or {"serialization.format": "1"}
     if serde == PARQUET_SERDE:
-        return Storage(PARQUET_SERDE, PARQUET_INPUT_FORMAT, PARQUET_OUTPUT_FORMAT, {"serialization.format": "1"})
+        return Storage(PARQUET_SERDE, PARQUET_INPUT_FORMAT, PARQUET_OUTPUT_FORMAT, parameters)
+    if serde == ORC_SERDE:
+        return Storage(ORC_SERDE, ORC_INPUT_FORMAT, ORC_OUTPUT_FORMAT, parameters)
     if serde == TEXT_SERDE:
-        return current
+        return Storage(TEXT_SERDE, TEXT_INPUT_FORMAT, TEXT_OUTPUT_FORMAT, parameters)
+    if serde in JSON_SERDES:
+        return Storage(serde, TEXT_INPUT_FORMAT, TEXT_OUTPUT_FORMAT, parameters)
     raise AthenaSyntaxError(f"line 1:1: SerDe {serde} is not supported by the local cloud "
-                            f"(text with ROW FORMAT DELIMITED, or Parquet)")
+                            f"(text, JSON, Parquet or ORC)")
 
 
 def _columns(definitions: list[exp.Expression]) -> tuple[Column, ...]:

@@ -144,8 +144,8 @@ def unknown_function(tree: exp.Expression, text: str) -> tuple[str, str] | None:
     for before, token, after in zip([None, *tokens], tokens, tokens[1:]):
         if token.token_type != TokenType.VAR or after.token_type != TokenType.L_PAREN:
             continue
-        if before is not None and before.token_type in (TokenType.DOT, TokenType.ALIAS):
-            continue
+        if before is not None and before.token_type in (TokenType.DOT, TokenType.ALIAS, TokenType.INTO):
+            continue  # a qualified name, an alias's column list, or INSERT INTO t (columns)
         name = token.text.lower()
         if name not in TRINO_FUNCTIONS and name not in aliases:
             return token.text, line_column(text, token.start)

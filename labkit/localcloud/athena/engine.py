@@ -30,11 +30,15 @@ from ..home import process_directory
 from ..s3.storage import storage_directory
 from . import dialect
 from .catalog import CatalogError, GlueCatalog
-from .ddl import AthenaSyntaxError, Query, Statement, parse_statement
+from .ddl import AthenaSyntaxError, CreateTableAs, CreateView, DropView, InsertInto, Query, Statement, Unload, \
+    parse_statement
 from .query import Outcome, QueryFailed, ScanLimitExceeded, run_query
 from .results import csv_text, tsv_text
 from .scan import S3Listing, split_s3_url
 from .utility import run_utility
+from .writes import Writer
+
+WRITING_STATEMENTS = (CreateTableAs, InsertInto, Unload, CreateView, DropView)
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"
 ENGINE_VERSION = {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"}
@@ -72,6 +76,8 @@ class QueryExecution:
     started: float | None = None
     completed: float | None = None
     outcome: Outcome = field(default_factory=Outcome)
+    output_bytes: int = 0  # of the result file
+    manifest_location: str | None = None  # the list of data files a CTAS, INSERT INTO or UNLOAD wrote
     cursor: Any = None
 
     @property
@@ -80,8 +86,8 @@ class QueryExecution:
 
     @property
     def has_header_row(self) -> bool:
-        """Only a query's results start with a header row in GetQueryResults."""
-        return isinstance(self.statement, Query)
+        """DML results (a CSV file) start with a header row in GetQueryResults; DDL and utility ones do not."""
+        return self.statement.statement_type == "DML"
 
     def as_api(self) -> dict[str, Any]:
         status: dict[str, Any] = {"State": self.state, "SubmissionDateTime": self.submitted}
@@ -106,17 +112,29 @@ class QueryExecution:
         }
 
     def _statistics(self) -> dict[str, Any]:
+        manifest = {"DataManifestLocation": self.manifest_location} if self.manifest_location else {}
+        return {**self._timeline(), "DataScannedInBytes": self.outcome.data_scanned, **manifest,
+                "ResultReuseInformation": {"ReusedPreviousResult": False}}
+
+    def _timeline(self) -> dict[str, int]:
         queued_until = self.started or self.completed or time.time()
         end = self.completed or time.time()
-        engine_ms = int(((self.completed or end) - self.started) * 1000) if self.started else 0
+        engine_ms = int((end - self.started) * 1000) if self.started else 0
         return {"EngineExecutionTimeInMillis": engine_ms,
-                "DataScannedInBytes": self.outcome.data_scanned,
                 "TotalExecutionTimeInMillis": int((end - self.submitted) * 1000),
                 "QueryQueueTimeInMillis": int((queued_until - self.submitted) * 1000),
                 "ServicePreProcessingTimeInMillis": 0,
                 "QueryPlanningTimeInMillis": 0,
-                "ServiceProcessingTimeInMillis": 0,
-                "ResultReuseInformation": {"ReusedPreviousResult": False}}
+                "ServiceProcessingTimeInMillis": 0}
+
+    def runtime_statistics(self) -> dict[str, Any]:
+        """GetQueryRuntimeStatistics: the timeline at any time; the rows and bytes once the query
+        succeeded (the rows it read are not counted here: InputRows is left out)."""
+        statistics: dict[str, Any] = {"Timeline": self._timeline()}
+        if self.state == SUCCEEDED:
+            statistics["Rows"] = {"InputBytes": self.outcome.data_scanned, "OutputBytes": self.output_bytes,
+                                  "OutputRows": len(self.outcome.rows)}
+        return statistics
 
 
 class AthenaEngine(BaseBackend):
@@ -143,7 +161,7 @@ class AthenaEngine(BaseBackend):
         group = self._work_group(group_name)
         base = _output_base(group.configuration, output_location)
         execution_id = str(uuid.uuid4())
-        suffix = "csv" if isinstance(statement, Query) else "txt"
+        suffix = "csv" if statement.statement_type == "DML" else "txt"
         cutoff = group.configuration.get("BytesScannedCutoffPerQuery")
         execution = QueryExecution(execution_id, query, statement, (database or "default").lower(), group_name,
                                    f"{base.rstrip('/')}/{execution_id}.{suffix}", int(cutoff) if cutoff else None)
@@ -178,11 +196,13 @@ class AthenaEngine(BaseBackend):
     # --- running ------------------------------------------------------------------------------
 
     def _run(self, execution: QueryExecution) -> None:
+        database = _ready_database()
         with self._lock:
             if execution.state != QUEUED:
+                database.close()
                 return
             execution.state, execution.started = RUNNING, time.time()
-            cursor = execution.cursor = sandboxed_database()
+            cursor = execution.cursor = database
         timer = threading.Timer(QUERY_TIMEOUT_S, cursor.interrupt)  # Athena's limit on a query's time
         timer.daemon = True
         timer.start()
@@ -212,7 +232,17 @@ class AthenaEngine(BaseBackend):
         if isinstance(execution.statement, Query):
             return run_query(execution.statement, catalog=self.catalog, database=execution.database, cursor=cursor,
                              listing=listing, cutoff=execution.cutoff)
+        if isinstance(execution.statement, WRITING_STATEMENTS):
+            writer = Writer(self.catalog, execution.database, cursor, listing, self._put, execution.id,
+                            execution.output_location.rsplit("/", 1)[0], execution.cutoff)
+            return writer.run(execution.statement)
         return run_utility(execution.statement, self.catalog, execution.database, listing)
+
+    def _put(self, url: str, body: bytes) -> None:
+        bucket, key = split_s3_url(url)
+        if bucket not in self._s3.buckets:
+            raise QueryFailed(f"HIVE_FILESYSTEM_ERROR: Unable to write {url}: The specified bucket does not exist")
+        self._s3.put_object(bucket, key, body)
 
     def _finish(self, execution: QueryExecution, state: str, reason: str | None = None,
                 outcome: Outcome | None = None) -> None:
@@ -237,8 +267,13 @@ class AthenaEngine(BaseBackend):
         else:
             body = tsv_text(outcome.rows)
         self._s3.put_object(bucket, key, body)
+        execution.output_bytes = len(body)
         metadata = {"ColumnInfo": [c.column_info() for c in outcome.columns]}
         self._s3.put_object(bucket, key + ".metadata", json.dumps(metadata).encode())
+        if outcome.written is not None:  # Athena's data manifest: one S3 URL a line
+            manifest = key.rsplit(".", 1)[0] + "-manifest.csv"
+            self._s3.put_object(bucket, manifest, "".join(url + "\n" for url in outcome.written).encode())
+            execution.manifest_location = f"s3://{bucket}/{manifest}"
 
     @property
     def _s3(self) -> Any:
@@ -294,6 +329,24 @@ def sandboxed_database() -> Any:
     database.execute("SET enable_external_access = false")
     database.execute("SET lock_configuration = true")
     return database
+
+
+def _ready_database() -> Any:
+    """A sandboxed database for an execution: the one made ahead, if any, and another made ahead, on a
+    thread of its own, for the next (making one, with the dialect's functions, takes tens of milliseconds:
+    most of what a short query costs). Each is used by one execution only."""
+    with _database_lock:
+        database = _shared.pop("spare", None)
+    threading.Thread(target=_make_spare, name="athena-spare-database", daemon=True).start()
+    return database if database is not None else sandboxed_database()
+
+
+def _make_spare() -> None:
+    database = sandboxed_database()
+    with _database_lock:
+        spare = _shared.setdefault("spare", database)
+    if spare is not database:  # another thread made one already
+        database.close()
 
 
 def _spill_directory() -> Any:

@@ -2,12 +2,18 @@
 "Account defaults"): the `default` database in every region's Glue Data Catalog (pyathena's default
 schema, where the walkthrough's DDL creates its table), and the `AwsDataCatalog` data catalog that
 Athena's ListDataCatalogs and GetDataCatalog show for it. moto already makes the `primary` work group
-with AWS's settings.
+with AWS's settings. A work group deleted takes its tags with it (moto keeps them for the next work
+group of the same name).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from moto.backends import get_backend
+from moto.utilities.utils import get_partition
+
+from ..wire import AwsCall, Response
 
 DEFAULT_DATABASE = "default"
 AWS_DATA_CATALOG = "AwsDataCatalog"
@@ -29,3 +35,10 @@ def athena_has_the_glue_data_catalog(original: Any) -> Any:
         self.create_data_catalog(name=AWS_DATA_CATALOG, catalog_type="GLUE", description="",
                                  parameters={"catalog-id": account_id}, tags=[])
     return __init__
+
+
+def forget_the_tags_of_a_deleted_work_group(call: AwsCall, response: Response) -> None:
+    """After DeleteWorkGroup: its tags go with it."""
+    if response.ok:
+        arn = f"arn:{get_partition(call.region)}:athena:{call.region}:{call.account_id}:workgroup/{call.params['WorkGroup']}"
+        get_backend("athena")[call.account_id][call.region].tagger.delete_all_tags_for_resource(arn)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -65,6 +65,14 @@ class Values(Sequence[str]):
         """How these values write `value`, if they hold it (an integer column's 7 is the value "07")."""
         return value if value in self else None
 
+    def holds(self, text: str) -> bool:
+        """Whether `text`, as written in a location, is one of these values (without making them all)."""
+        return self.spelling(text, numeric=False) == text
+
+    def pattern(self) -> str:
+        """A regular expression for how these values are written in a location."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Listed(Values):
@@ -82,6 +90,12 @@ class Listed(Values):
         kept = [v for v in super().narrowed(conditions, numeric)
                 if all(_compares(v, c, numeric) for c in conditions if c.op != "=")]
         return Listed(tuple(kept))
+
+    def holds(self, text: str) -> bool:
+        return text in self.items
+
+    def pattern(self) -> str:
+        return "|".join(re.escape(v) for v in sorted(self.items, key=len, reverse=True)) or "(?!)"
 
 
 @dataclass(frozen=True)
@@ -110,6 +124,9 @@ class Integers(Values):
         written = str(number).zfill(self.digits)
         on_grid = self.low <= number <= self.high and (number - self.low) % self.interval == 0
         return written if on_grid and (numeric or written == value) else None
+
+    def pattern(self) -> str:
+        return r"[+-]?\d+"
 
     def narrowed(self, conditions: list[Condition], numeric: bool) -> Values:
         low, high = self.low, self.high
@@ -141,8 +158,11 @@ class Dates(Values):
     java_format: str
 
     @property
-    def pattern(self) -> str:
+    def strftime(self) -> str:
         return strftime_format(self.java_format)
+
+    def pattern(self) -> str:
+        return java_format_pattern(self.java_format)
 
     def __len__(self) -> int:
         if self.end < self.start:
@@ -160,7 +180,7 @@ class Dates(Values):
             return [self[i] for i in range(*index.indices(len(self)))]
         if not -len(self) <= index < len(self):
             raise IndexError(index)
-        return _shift(self.start, self.unit, (index % len(self)) * self.interval).strftime(self.pattern)
+        return _shift(self.start, self.unit, (index % len(self)) * self.interval).strftime(self.strftime)
 
     def spelling(self, value: str, numeric: bool) -> str | None:
         moment = self._moment(value)
@@ -186,7 +206,7 @@ class Dates(Values):
 
     def _moment(self, value: str) -> datetime | None:
         try:
-            return datetime.strptime(value, self.pattern).replace(tzinfo=timezone.utc)
+            return datetime.strptime(value, self.strftime).replace(tzinfo=timezone.utc)
         except ValueError:
             return None
 
@@ -230,16 +250,69 @@ def column_values(table: Table, conditions: list[Condition], now: datetime | Non
 
 def partitions(table: Table, values: list[Values]) -> Iterator[Partition]:
     """The partitions of these column values, one at a time, with their locations."""
-    template = table.parameters.get("storage.location.template")
+    template = location_template(table)
     for combination in itertools.product(*values):
-        if template:
-            location = template
-            for key, value in zip(table.partition_keys, combination):
-                location = location.replace(f"${{{key.name}}}", value)
+        yield Partition(tuple(combination), _location(template, table, combination))
+
+
+def partitions_in(table: Table, values: list[Values], object_urls: Iterable[str]) -> Iterator[Partition]:
+    """The partitions of these column values that hold one of these objects (the objects under the
+    template's fixed start, in key order): the way to find few partitions among very many possible ones,
+    where making each one and looking under it would cost more than reading the listing."""
+    template = location_template(table)
+    matcher = _location_pattern(template, table, values)
+    seen: set[tuple[str, ...]] = set()
+    for url in object_urls:
+        match = matcher.match(url)
+        if not match:
+            continue
+        combination = tuple(match.group(f"k{i}") for i in range(len(values)))
+        if combination not in seen and all(v.holds(text) for v, text in zip(values, combination)):
+            seen.add(combination)
+            yield Partition(combination, _location(template, table, combination))
+
+
+def location_template(table: Table) -> str:
+    """`storage.location.template`, or Hive's `key=${key}/` folders under LOCATION."""
+    return table.parameters.get("storage.location.template") or (
+        table.location.rstrip("/") + "/" + "".join(f"{k.name}=${{{k.name}}}/" for k in table.partition_keys))
+
+
+def fixed_start(template: str) -> str:
+    """The template up to its first placeholder: where all the partitions' objects are."""
+    return template.split("${", 1)[0]
+
+
+def _location(template: str, table: Table, combination: Sequence[str]) -> str:
+    location = template
+    for key, value in zip(table.partition_keys, combination):
+        location = location.replace(f"${{{key.name}}}", value)
+    return location
+
+
+def _location_pattern(template: str, table: Table, values: list[Values]) -> re.Pattern[str]:
+    """An object URL under a partition's location: each placeholder a named group of its values' form."""
+    names = {key.name: i for i, key in enumerate(table.partition_keys)}
+    pattern, used = "", set()
+    for part in re.split(r"(\$\{[^}]+\})", template.rstrip("/")):
+        name = part[2:-1] if part.startswith("${") and part.endswith("}") else None
+        if name in names and name not in used:
+            used.add(name)
+            pattern += f"(?P<k{names[name]}>{values[names[name]].pattern()})"
+        elif name in names:
+            pattern += f"(?P=k{names[name]})"
         else:
-            folders = "".join(f"{key.name}={value}/" for key, value in zip(table.partition_keys, combination))
-            location = table.location.rstrip("/") + "/" + folders
-        yield Partition(tuple(combination), location)
+            pattern += re.escape(part)
+    return re.compile(pattern + "/")
+
+
+def java_format_pattern(java_format: str) -> str:
+    """A regular expression for dates written with this Java format (the letters the formats use)."""
+    pattern, at = "", 0
+    for letters in re.finditer(r"y+|M+|d+|H+|m+|s+", java_format):
+        pattern += re.escape(java_format[at:letters.start()]) + rf"\d{{{len(letters.group())}}}"
+        at = letters.end()
+    return pattern + re.escape(java_format[at:])
 
 
 def _numeric(hive_type: str) -> bool:

@@ -1,6 +1,7 @@
 """A SELECT planned and run on DuckDB, as Athena runs it on Trino.
 
-1. Every table the query names is found in the Glue catalog (TABLE_NOT_FOUND otherwise).
+1. Every table the query names is found in the Glue catalog (TABLE_NOT_FOUND otherwise); a view is
+   replaced by its SELECT.
 2. Its partitions (registered, or projected) are pruned with the WHERE conditions that only involve
    partition columns, evaluated by DuckDB over the partition values, so only those objects are read.
 3. Bytes scanned are what Athena bills: the objects read (text), or the column chunks of the columns
@@ -12,12 +13,15 @@ DuckDB's errors are reported in Athena's words (COLUMN_NOT_FOUND, FUNCTION_NOT_F
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from collections.abc import Iterable
 from typing import Any
 
 import duckdb
+import sqlglot
 from sqlglot import exp
 
 from . import dialect
@@ -57,6 +61,7 @@ class Outcome:
     columns: list[ResultColumn] = field(default_factory=list)
     rows: list[list[str | None]] = field(default_factory=list)
     data_scanned: int = 0
+    written: list[str] | None = None  # the S3 URLs of the data files written (CTAS, INSERT INTO, UNLOAD)
 
 
 @dataclass
@@ -66,23 +71,89 @@ class _TableScan:
     files: list[PartitionFiles]
 
 
-def run_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any, listing: S3Listing,
-              cutoff: int | None) -> Outcome:
+@dataclass
+class PreparedQuery:
+    """A query ready to run on its cursor: the DuckDB SQL over temporary views of its tables."""
+
+    sql: str
+    scanned: int
+    scans: list[_TableScan] = field(default_factory=list)
+    limit: int | None = None  # prepared `in_lots` for a query that any LIMIT rows answer (its views not made)
+
+
+def prepare_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any, listing: S3Listing,
+                  cutoff: int | None, in_lots: bool = False) -> PreparedQuery:
+    """Steps 1 to 4 of the module's plan, up to the DuckDB SQL (not run yet). `in_lots`: the caller reads
+    the partitions of a query that needs only its LIMIT's rows a few at a time, making their views itself."""
     if unknown := dialect.unknown_function(query.tree, query.text):
         name, where = unknown
         raise QueryFailed(f"FUNCTION_NOT_FOUND: {where}: Function '{name}' not registered")
     tree = query.tree.copy()
+    _expand_views(tree, catalog, database, query.text)
     scans = _resolve_tables(tree, catalog, database, query.text)
     for scan in scans.values():
         scan.files = _files(scan.table, tree, catalog, cursor, listing, len(scans))
     scanned = sum(_bytes_scanned(scan, tree, cursor) for scan in scans.values())
     if cutoff is not None and scanned > cutoff:
         raise ScanLimitExceeded(cutoff)
-    for scan in scans.values():
-        absent = absent_parquet_columns(cursor, scan.table, scan.files)
-        cursor.execute(f"CREATE OR REPLACE TEMP VIEW {quote(scan.view)} AS {relation_sql(scan.table, scan.files, absent)}")
-    try:
-        result = cursor.execute(dialect.to_duckdb(tree, {scan.view: scan.table.column_types for scan in scans.values()}))
+    limit = rows_enough(tree) if in_lots and len(scans) == 1 else None
+    if limit is None:
+        for scan in scans.values():
+            _create_view(cursor, scan, scan.files)
+    with athena_errors(query):
+        sql = dialect.to_duckdb(tree, {scan.view: scan.table.column_types for scan in scans.values()})
+    return PreparedQuery(sql, scanned, list(scans.values()), limit)
+
+
+def _create_view(cursor: Any, scan: _TableScan, files: list[PartitionFiles]) -> None:
+    absent = absent_parquet_columns(cursor, scan.table, files)
+    cursor.execute(f"CREATE OR REPLACE TEMP VIEW {quote(scan.view)} AS {relation_sql(scan.table, files, absent)}")
+
+
+def rows_enough(tree: exp.Expression) -> int | None:
+    """The LIMIT of a query that only filters and projects the rows of its one table (no ORDER BY,
+    GROUP BY, aggregate, DISTINCT, window, join, subquery or OFFSET): any that many rows are its answer."""
+    limit = tree.args.get("limit") if isinstance(tree, exp.Select) else None
+    if limit is None or not isinstance(limit.expression, exp.Literal) or limit.expression.is_string:
+        return None
+    if any(tree.args.get(part) for part in ("order", "group", "having", "distinct", "joins", "with", "offset",
+                                             "qualify", "laterals")):
+        return None
+    if tree.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Unnest) or len(list(tree.find_all(exp.Table))) != 1:
+        return None
+    return int(limit.expression.this)
+
+
+# Partitions read at a time by a query that needs only its LIMIT's rows: growing, so that a LIMIT met
+# by the first files reads no more, and one that needs many partitions makes few passes.
+FIRST_PARTITIONS, GROWTH = 1, 4
+
+
+def run_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any, listing: S3Listing,
+              cutoff: int | None) -> Outcome:
+    prepared = prepare_query(query, catalog=catalog, database=database, cursor=cursor, listing=listing, cutoff=cutoff,
+                             in_lots=True)
+    if prepared.limit is None:
+        columns, rows = _rows(cursor, prepared.sql, query)
+        return Outcome(columns, rows, prepared.scanned)
+    # LIMIT stops reading once it has its rows: the partitions a few at a time, the view over each lot
+    scan, rows, read, at, lot = prepared.scans[0], [], [], 0, FIRST_PARTITIONS
+    while True:  # once at least, for the columns
+        files = scan.files[at:at + lot]
+        _create_view(cursor, scan, files)
+        columns, found = _rows(cursor, prepared.sql, query)
+        rows += found[:prepared.limit - len(rows)]
+        read += files
+        at, lot = at + lot, lot * GROWTH
+        if at >= len(scan.files) or len(rows) >= prepared.limit:
+            break
+    return Outcome(columns, rows, _bytes_scanned(_TableScan(scan.table, scan.view, read), query.tree, cursor))
+
+
+def _rows(cursor: Any, sql: str, query: Query) -> tuple[list[ResultColumn], list[list[str | None]]]:
+    """The query's columns and its rows as Athena prints them."""
+    with athena_errors(query):
+        result = cursor.execute(sql)
         columns = [ResultColumn.from_duckdb(name, kind) for name, kind, *_ in result.description]
         rows, size = [], 0
         while batch := result.fetchmany(FETCH_ROWS):
@@ -91,13 +162,52 @@ def run_query(query: Query, *, catalog: GlueCatalog, database: str, cursor: Any,
             if size > MAX_RESULT_CHARACTERS:  # the rows are held for GetQueryResults: bounded, as the engine is
                 raise QueryFailed(EXHAUSTED)
             rows.extend(texts)
+    return columns, rows
+
+
+@contextmanager
+def athena_errors(query: Query) -> Iterator[None]:
+    """DuckDB's errors, and SQL the local cloud does not translate, as Athena's failures."""
+    try:
+        yield
     except duckdb.InterruptException:
         raise
     except duckdb.Error as error:
         raise QueryFailed(athena_error(error, query)) from None
     except dialect.UnsupportedSql as error:
         raise QueryFailed(f"NOT_SUPPORTED: The local cloud does not support {error}") from None
-    return Outcome(columns, rows, scanned)
+
+
+MAX_VIEW_DEPTH = 32  # views of views: deeper is a cycle (Athena refuses a view that reads itself)
+
+
+def _expand_views(tree: exp.Expression, catalog: GlueCatalog, database: str, text: str, depth: int = 0) -> None:
+    """Each Glue view the query names replaced by its SELECT, as a subquery with the view's name as alias;
+    the tables in that SELECT are in the view's database unless it names another."""
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    for node in list(tree.find_all(exp.Table)):
+        if not isinstance(node.this, exp.Identifier) or (not node.db and node.name.lower() in cte_names):
+            continue
+        database_name = (node.db or database).lower()
+        table = catalog.table(database_name, node.name.lower()) if catalog.has_database(database_name) else None
+        if table is None or not table.is_view:
+            continue
+        if depth >= MAX_VIEW_DEPTH:
+            raise QueryFailed(f"VIEW_IS_RECURSIVE: {_position(text, node)}: View is recursive: "
+                              f"'{table.qualified_name}'")
+        body = parse_view_sql(table.view_sql)
+        _expand_views(body, catalog, database_name, text, depth + 1)
+        body_ctes = {cte.alias_or_name.lower() for cte in body.find_all(exp.CTE)}
+        for inner in body.find_all(exp.Table):
+            if isinstance(inner.this, exp.Identifier) and not inner.db and inner.name.lower() not in body_ctes:
+                inner.set("db", exp.to_identifier(database_name))
+        alias = node.alias or node.name
+        node.replace(exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias.lower(), quoted=True))))
+
+
+def parse_view_sql(sql: str) -> exp.Expression:
+    """A view's SELECT (it parsed when the view was created)."""
+    return sqlglot.parse_one(sql, read="athena")
 
 
 def _resolve_tables(tree: exp.Expression, catalog: GlueCatalog, database: str, text: str) -> dict[str, _TableScan]:
@@ -131,8 +241,13 @@ def _files(table: Table, tree: exp.Expression, catalog: GlueCatalog, cursor: Any
         return table_files(table, None, listing)
     conditions = _partition_conditions(tree, table) if table_count == 1 else []
     if table.projected:
-        candidates: Iterable[Partition] = projection.partitions(
-            table, projection.column_values(table, _projection_conditions(conditions, table, cursor)))
+        values = projection.column_values(table, _projection_conditions(conditions, table, cursor))
+        possible = math.prod(len(v) for v in values)
+        stored, urls = listing.urls_under(projection.fixed_start(projection.location_template(table)))
+        # Few objects among many possible partitions (most of them empty): the partitions are found from
+        # the objects, at the cost of the listing, not of the partitions
+        candidates: Iterable[Partition] = (projection.partitions_in(table, values, urls) if stored < possible
+                                           else projection.partitions(table, values))
     else:
         candidates = catalog.partitions(table)
     files = table_files(table, candidates, listing)
@@ -219,7 +334,7 @@ def _partition_conditions(tree: exp.Expression, table: Table) -> list[exp.Expres
 
 def _bytes_scanned(scan: _TableScan, tree: exp.Expression, cursor: Any) -> int:
     paths = [o.path for f in scan.files for o in f.objects]
-    if not scan.table.is_parquet or not paths:
+    if not scan.table.is_columnar or not paths:
         return sum(o.size for f in scan.files for o in f.objects)
     used = _used_columns(scan.table, tree)
     if not used:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,15 +55,8 @@ class S3Listing:
         if prefix and not prefix.endswith("/"):
             prefix += "/"
         bucket = self._s3.buckets.get(bucket_name)
-        if bucket is None:
-            return []
-        keys = self._keys.get(bucket_name)
-        if keys is None:
-            keys = self._keys[bucket_name] = sorted(bucket.keys.keys())
         objects = []
-        for name in keys[bisect.bisect_left(keys, prefix):]:
-            if not name.startswith(prefix):
-                break
+        for name in self._names(bucket_name, prefix):
             key = bucket.keys.get(name)
             if key is None or not hasattr(key, "_value_buffer") or name.endswith("/"):
                 continue  # deleted since listing, a delete marker, or a folder placeholder
@@ -73,6 +66,28 @@ class S3Listing:
                 continue  # Trino makes no split of an empty file: a zero-byte .gz holds no rows, it is no error
             objects.append(S3Object(bucket_name, name, key.size, storage.object_path(key)))
         return objects
+
+    def urls_under(self, start: str) -> tuple[int, Iterator[str]]:
+        """How many keys start with `start` (an S3 URL, not only a folder), and their URLs in key order."""
+        bucket_name, prefix = split_s3_url(start)
+        keys = self._sorted_keys(bucket_name)
+        low = bisect.bisect_left(keys, prefix)
+        high = bisect.bisect_left(keys, prefix + "\U0010ffff")
+        return high - low, (f"s3://{bucket_name}/{keys[i]}" for i in range(low, high))
+
+    def _names(self, bucket_name: str, prefix: str) -> Iterator[str]:
+        keys = self._sorted_keys(bucket_name)
+        for index in range(bisect.bisect_left(keys, prefix), len(keys)):  # no copy of the listing
+            if not keys[index].startswith(prefix):
+                return
+            yield keys[index]
+
+    def _sorted_keys(self, bucket_name: str) -> list[str]:
+        keys = self._keys.get(bucket_name)
+        if keys is None:
+            bucket = self._s3.buckets.get(bucket_name)
+            keys = self._keys[bucket_name] = sorted(bucket.keys.keys()) if bucket is not None else []
+        return keys
 
 
 @dataclass(frozen=True)
@@ -106,7 +121,7 @@ def relation_sql(table: Table, files: list[PartitionFiles], absent: frozenset[st
 def absent_parquet_columns(connection: Any, table: Table, files: list[PartitionFiles]) -> frozenset[str]:
     """Declared columns that no Parquet file of the table has (Athena reads them as NULL)."""
     paths = [o.path for f in files for o in f.objects]
-    if not table.is_parquet or not paths:
+    if not table.is_columnar or not paths:
         return frozenset()
     present = set().union(*(footer.keys() for footer in parquet_column_sizes(connection, paths).values()))
     return frozenset(c.name for c in table.columns if c.name not in present)
@@ -136,7 +151,7 @@ def _branch(table: Table, files: PartitionFiles, absent: frozenset[str]) -> str:
     values = files.partition.values if files.partition else ()
     partition = [f"CAST({literal(v)} AS {duckdb_type(k.type)}) AS {quote(k.name)}"
                  for k, v in zip(table.partition_keys, values)]
-    if table.is_parquet:
+    if table.is_columnar:
         data = [f"CAST({'NULL' if c.name in absent else quote(c.name)} AS {duckdb_type(c.type)}) AS {quote(c.name)}"
                 for c in table.columns]
         sources = [f"read_parquet({_paths(files.objects)}, union_by_name=true, hive_partitioning=false)"]
@@ -145,7 +160,8 @@ def _branch(table: Table, files: PartitionFiles, absent: frozenset[str]) -> str:
         by_codec: dict[str, list[S3Object]] = {}
         for obj in files.objects:
             by_codec.setdefault(_codec(obj.key), []).append(obj)
-        sources = [_read_text(table, _paths(objects), codec) for codec, objects in sorted(by_codec.items())]
+        read = _read_json if table.is_json else _read_text
+        sources = [read(table, _paths(objects), codec) for codec, objects in sorted(by_codec.items())]
     return "\nUNION ALL\n".join(f"SELECT {', '.join(data + partition)} FROM {source}" for source in sources)
 
 
@@ -163,6 +179,14 @@ def _read_text(table: Table, paths: str, codec: str) -> str:
     return (f"read_csv({paths}, columns={columns}, delim={literal(table.field_delimiter)}, "
             f"skip={table.header_lines}, header=false, auto_detect=false, quote='', escape='', nullstr='\\N', "
             f"null_padding=true, strict_mode=false, compression='{codec}')")
+
+
+def _read_json(table: Table, paths: str, codec: str) -> str:
+    """One JSON object per line; each field read as text, then cast like a text field (Hive's JSON
+    SerDes give NULL for a value that does not parse as the column's type)."""
+    columns = "{" + ", ".join(f"{literal(c.name)}: 'VARCHAR'" for c in table.columns) + "}"
+    return (f"read_json({paths}, columns={columns}, format='newline_delimited', compression='{codec}', "
+            f"ignore_errors=false)")
 
 
 def _text_column(name: str, hive_type: str) -> str:

@@ -12,7 +12,8 @@ import re
 
 from .catalog import CatalogError, GlueCatalog, Table
 from .ddl import (AddPartitions, CreateDatabase, CreateTable, Describe, DropDatabase, DropPartitions, DropTable,
-                  PartitionSpec, RepairTable, ShowDatabases, ShowPartitions, ShowTables, Statement, TableRef)
+                  PartitionSpec, RepairTable, ShowColumns, ShowCreateTable, ShowDatabases, ShowPartitions, ShowTables,
+                  Statement, TableRef)
 from .query import Outcome
 from .results import ResultColumn
 from .scan import S3Listing, split_s3_url
@@ -49,7 +50,13 @@ def run_utility(statement: Statement, catalog: GlueCatalog, database: str, listi
         table = _table(catalog, statement.table, database)
         return _single_column("partition", sorted(p.name(table) for p in catalog.partitions(table)))
     elif isinstance(statement, Describe):
-        return _describe(_table(catalog, statement.table, database))
+        return _describe(_table(catalog, statement.table, database), statement.formatted)
+    elif isinstance(statement, ShowColumns):
+        table = _table(catalog, statement.table, database)
+        return _single_column("field", [c.name for c in (*table.columns, *table.partition_keys)])
+    elif isinstance(statement, ShowCreateTable):
+        return _single_column("createtab_stmt", show_create(_table(catalog, statement.table, database),
+                                                            statement.view))
     return Outcome()
 
 
@@ -101,16 +108,63 @@ def _repair(table: Table, catalog: GlueCatalog, listing: S3Listing) -> Outcome:
     return Outcome([ResultColumn.varchar("result")] if rows else [], rows)
 
 
-def _describe(table: Table) -> Outcome:
+def _describe(table: Table, formatted: bool) -> Outcome:
     def line(*fields: str) -> list[str | None]:
         return ["\t".join(f"{f:<20}" for f in fields)]
 
-    rows = [line(c.name, c.type, "") for c in (*table.columns, *table.partition_keys)]
+    rows = [line("# col_name", "data_type", "comment"), line("", "", "")] if formatted else []
+    rows += [line(c.name, c.type, "") for c in (*table.columns, *table.partition_keys)]
     if table.partition_keys:
         rows += [line("", "", ""), line("# Partition Information", "", ""), line("# col_name", "data_type", "comment"),
                  line("", "", ""), *(line(k.name, k.type, "") for k in table.partition_keys)]
+    if formatted:  # Hive's detailed sections, from the Glue table
+        rows += [line("", "", ""), line("# Detailed Table Information", "", ""),
+                 line("Database:", table.database, ""), line("Location:", table.location, ""),
+                 line("Table Type:", table.table_type, ""), line("Table Parameters:", "", ""),
+                 *(line("", key, value) for key, value in sorted(table.parameters.items())),
+                 line("", "", ""), line("# Storage Information", "", ""),
+                 line("SerDe Library:", table.serde, ""), line("InputFormat:", table.input_format, ""),
+                 line("OutputFormat:", table.output_format, ""), line("Storage Desc Params:", "", ""),
+                 *(line("", key, value) for key, value in sorted(table.serde_parameters.items()))]
     columns = [ResultColumn.varchar("col_name"), ResultColumn.varchar("data_type"), ResultColumn.varchar("comment")]
     return Outcome(columns, rows)
+
+
+def show_create(table: Table, view: bool) -> list[str]:
+    """SHOW CREATE TABLE as Hive prints it (one row a line, DDL that creates the same table again), or
+    SHOW CREATE VIEW as Trino prints it; each refuses the other kind."""
+    if view != table.is_view:
+        kind, other = ("view", "table") if table.is_view else ("table", "view")
+        raise CatalogError(f"NOT_SUPPORTED: line 1:1: Relation '{table.qualified_name}' is a {kind}, not a {other}")
+    if view:
+        return [f'CREATE VIEW "awsdatacatalog"."{table.database}"."{table.name}" SECURITY DEFINER AS', table.view_sql]
+
+    def columns(listed: tuple) -> list[str]:
+        return [f"  `{c.name}` {c.type}{',' if i < len(listed) - 1 else ')'}" for i, c in enumerate(listed)]
+
+    lines = [f"CREATE EXTERNAL TABLE `{table.database}`.`{table.name}`(", *columns(table.columns)]
+    if table.partition_keys:
+        lines += ["PARTITIONED BY (", *columns(table.partition_keys)]
+    lines += ["ROW FORMAT SERDE", f"  '{table.serde}'"]
+    if table.serde_parameters:
+        lines += ["WITH SERDEPROPERTIES (", *_pairs(table.serde_parameters)]
+    lines += ["STORED AS INPUTFORMAT", f"  '{table.input_format}'", "OUTPUTFORMAT", f"  '{table.output_format}'",
+              "LOCATION", f"  '{table.location}'"]
+    shown = {k: v for k, v in table.parameters.items() if k != "EXTERNAL"}
+    if shown:
+        lines += ["TBLPROPERTIES (", *_pairs(shown)]
+    return lines
+
+
+def _pairs(parameters: dict[str, str]) -> list[str]:
+    items = sorted(parameters.items())
+    return [f"  '{_quoted(k)}'='{_quoted(v)}'{',' if i < len(items) - 1 else ')'}" for i, (k, v) in enumerate(items)]
+
+
+def _quoted(text: str) -> str:
+    """Inside '...' in Hive DDL: `\\` and `'` escaped, control characters as \\uXXXX (Hive's escapeSQLString)."""
+    escaped = text.replace("\\", "\\\\").replace("'", "\\'")
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04X}" for c in escaped)
 
 
 def _single_column(name: str, values: list[str]) -> Outcome:
