@@ -45,6 +45,7 @@ NOT_RECORDED = {
     "s3:PutObject": "Athena writing its results to the lab's bucket",
     "s3:DeleteObjectVersion": "DeleteObjects with VersionId (teardown empties the bucket version by version)",
     "s3:AbortMultipartUpload": "teardown of a bucket that holds an unfinished upload",
+    "ec2:RevokeSecurityGroupIngress": "a security group found with other rules than the notebook's",
 }
 
 # What the lab creates in EC2: tagged at creation (aws:RequestTag), and only then changed (aws:ResourceTag).
@@ -67,18 +68,18 @@ def policy(config: LabConfig, account_id: str = "*") -> dict[str, Any]:
     databases = [name(config.database_base).replace("-", "_"), "default"]
     glue = f"arn:aws:glue:{region}:{account}"
     statements = [
-        _statement("AnyResource", "*", [
+        _statement("Read", "*", [
             "ec2:DescribeAvailabilityZones", "ec2:DescribeFlowLogs", "ec2:DescribeInstances",
             "ec2:DescribeInternetGateways", "ec2:DescribeNetworkAcls", "ec2:DescribeRegions",
             "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
             "logs:DescribeLogGroups", "logs:GetQueryResults", "logs:TestMetricFilter",
             "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "sns:ListTopics",
             "athena:ListWorkGroups", "tag:GetResources", "iam:ListRoles", "logs:CreateLogDelivery", "logs:DeleteLogDelivery"]),
-        _statement("CreateTaggedEc2", [f"{ec2}:{kind}/*" for kind in EC2_TAGGED], EC2_CREATE,
+        _statement("Ec2Create", [f"{ec2}:{kind}/*" for kind in EC2_TAGGED], EC2_CREATE,
                    {"StringEquals": {f"aws:RequestTag/{key}": value for key, value in lab_tag.items()}}),
-        _statement("TagOnCreate", f"{ec2}:*", ["ec2:CreateTags"],
+        _statement("Ec2Tag", f"{ec2}:*", ["ec2:CreateTags"],
                    {"StringEquals": {"ec2:CreateAction": [action.split(":")[1] for action in EC2_CREATE]}}),
-        _statement("ChangeTaggedEc2", f"{ec2}:*", [
+        _statement("Ec2Change", f"{ec2}:*", [
             "ec2:CreateSubnet", "ec2:CreateSecurityGroup", "ec2:CreateRouteTable", "ec2:CreateFlowLogs",
             "ec2:RunInstances", "ec2:ModifySubnetAttribute", "ec2:AttachInternetGateway",
             "ec2:DetachInternetGateway", "ec2:CreateRoute", "ec2:AssociateRouteTable", "ec2:DisassociateRouteTable",
@@ -88,27 +89,29 @@ def policy(config: LabConfig, account_id: str = "*") -> dict[str, Any]:
             {"StringEquals": {f"aws:ResourceTag/{key}": value for key, value in lab_tag.items()}}),
         # AWS makes these without the lab's tags: the server's network interface, the VPC's default ACL
         # (Part 2's ACL exercise), and the AMI and key pair are not the lab's.
-        _statement("Ec2Untagged", [f"{ec2}:network-interface/*", f"arn:aws:ec2:{region}::image/*",
+        _statement("Ec2Other", [f"{ec2}:network-interface/*", f"arn:aws:ec2:{region}::image/*",
                                    f"{ec2}:key-pair/*"], ["ec2:RunInstances"]),
-        _statement("DefaultNetworkAcl", f"{ec2}:network-acl/*",
+        _statement("Acl", f"{ec2}:network-acl/*",
                    ["ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAclEntry"]),
-        _statement("AmiParameter", f"arn:aws:ssm:{region}::parameter/aws/service/ami-amazon-linux-latest/*",
+        _statement("Ami", f"arn:aws:ssm:{region}::parameter/aws/service/ami-amazon-linux-latest/*",
                    ["ssm:GetParameter"]),
-        _statement("FlowLogsRole", role, [
+        _statement("Role", role, [
             "iam:GetRole", "iam:CreateRole", "iam:TagRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
             "iam:ListRolePolicies", "iam:DeleteRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRoleTags",
             "iam:DeleteRole"]),
-        _statement("PassFlowLogsRole", role, ["iam:PassRole"],
+        _statement("PassRole", role, ["iam:PassRole"],
                    {"StringEquals": {"iam:PassedToService": "vpc-flow-logs.amazonaws.com"}}),
         _statement("Bucket", bucket, [
             "s3:CreateBucket", "s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads",
             "s3:GetBucketTagging", "s3:PutBucketTagging", "s3:PutBucketPublicAccessBlock", "s3:GetBucketPolicy",
             "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:GetBucketLocation", "s3:DeleteBucket"]),
-        _statement("BucketObjects", f"{bucket}/*", [
+        _statement("Objects", f"{bucket}/*", [
             "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"]),
-        _statement("LogGroup", [log_group, f"{log_group}:*"], [
+        # One pattern for the group's two ARN forms (`...:log-group:NAME` for tagging, `NAME:*` for the rest):
+        # two ARNs would not fit a 20-character name_prefix into a managed policy's quota.
+        _statement("Logs", f"{log_group}*", [
             "logs:CreateLogGroup", "logs:TagResource", "logs:PutRetentionPolicy", "logs:ListTagsLogGroup",
-            "logs:ListTagsForResource", "logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents",
+            "logs:DescribeLogStreams", "logs:FilterLogEvents",
             "logs:PutMetricFilter", "logs:DescribeMetricFilters", "logs:DeleteMetricFilter", "logs:StartQuery",
             "logs:DeleteLogGroup"]),
         _statement("Alarm", f"arn:aws:cloudwatch:{region}:{account}:alarm:{name(config.alarm_base)}", [
@@ -118,11 +121,11 @@ def policy(config: LabConfig, account_id: str = "*") -> dict[str, Any]:
             "sns:CreateTopic", "sns:TagResource", "sns:ListTagsForResource", "sns:GetTopicAttributes",
             "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:GetSubscriptionAttributes", "sns:Unsubscribe",
             "sns:DeleteTopic"]),
-        _statement("WorkGroup", f"arn:aws:athena:{region}:{account}:workgroup/{name(config.work_group_base)}", [
+        _statement("Athena", f"arn:aws:athena:{region}:{account}:workgroup/{name(config.work_group_base)}", [
             "athena:CreateWorkGroup", "athena:TagResource", "athena:ListTagsForResource",
             "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
             "athena:DeleteWorkGroup"]),
-        _statement("Catalog", [f"{glue}:catalog", *(f"{glue}:database/{db}" for db in databases),
+        _statement("Glue", [f"{glue}:catalog", *(f"{glue}:database/{db}" for db in databases),
                                *(f"{glue}:table/{db}/*" for db in databases)], [
             "glue:GetDatabase", "glue:CreateDatabase", "glue:TagResource", "glue:GetTags", "glue:GetTable",
             "glue:GetTables", "glue:CreateTable", "glue:UpdateTable", "glue:GetPartition", "glue:GetPartitions",

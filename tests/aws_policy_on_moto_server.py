@@ -33,9 +33,21 @@ ADMIN_CALLS = 4  # CreatePolicy, CreateUser, AttachUserPolicy, CreateAccessKey
 LEARNER_ADDRESS = "203.0.113.10"
 
 
+# Where moto names an action otherwise than IAM: S3's after the API operation (moto/s3/responses.py
+# ACTION_MAP), CloudWatch's with its endpoint prefix `monitoring`.
+MOTO_S3_NAMES = {"s3:ListBucket": ["s3:HeadBucket"], "s3:PutBucketPublicAccessBlock": ["s3:PutPublicAccessBlock"]}
+
+
+def _moto_names(action: str) -> list[str]:
+    service, name = action.split(":")
+    return MOTO_S3_NAMES.get(action, []) + ([f"monitoring:{name}"] if service == "cloudwatch" else [])
+
+
 def as_moto_judges(document: dict) -> dict:
-    """The policy as moto can evaluate it: actions kept, S3's resources kept, the rest `*`, no conditions."""
-    statements = [{"Sid": s["Sid"], "Effect": s["Effect"], "Action": s["Action"],
+    """The policy as moto can evaluate it: actions kept (with moto's names too), S3's resources kept, the
+    rest `*`, no conditions."""
+    statements = [{"Sid": s["Sid"], "Effect": s["Effect"],
+                   "Action": s["Action"] + [moto for a in s["Action"] for moto in _moto_names(a)],
                    "Resource": s["Resource"] if all(a.startswith("s3:") for a in s["Action"]) else "*"}
                   for s in document["Statement"]]
     return {**document, "Statement": statements}
@@ -67,10 +79,16 @@ def moto_server():
         server.wait(timeout=10)
 
 
+@pytest.fixture(autouse=True)
+def endpoint(moto_server, monkeypatch):
+    """After tests/conftest.py's isolated environment, which clears AWS_ENDPOINT_URL for each test."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+
+
 @pytest.fixture(scope="module")
 def learner(moto_server):
     """A lab on the aws path (no local cloud) whose calls are signed with the learner user's keys."""
-    os.environ["AWS_ENDPOINT_URL"] = moto_server
+    os.environ["AWS_ENDPOINT_URL"] = moto_server  # the module's fixtures come before `endpoint`
     config = LabConfig(target="aws", region=REGION, name_prefix="ab", run_id="least", confirm_billable=True)
     admin = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION).client("iam")
     document = as_moto_judges(aws_policy.policy(config))

@@ -89,14 +89,15 @@ def test_the_policy_holds_no_action_the_lab_does_not_need(recorded_actions):
 
 
 def test_the_policy_fits_a_managed_policy_and_passes_the_role_to_flow_logs_only():
+    longest = LabConfig(name_prefix="a" * 20, region="ap-southeast-2")  # the longest names the lab allows
+    assert aws_policy.size(aws_policy.policy(longest, account_id="111122223333")) <= MANAGED_POLICY_QUOTA
     document = aws_policy.policy(LabConfig(name_prefix="ab", region="eu-west-1"), account_id="111122223333")
-    assert aws_policy.size(document) <= MANAGED_POLICY_QUOTA
     passing = [s for s in document["Statement"] if "iam:PassRole" in s["Action"]]
     assert passing == [{
-        "Sid": "PassFlowLogsRole", "Effect": "Allow", "Action": ["iam:PassRole"],
+        "Sid": "PassRole", "Effect": "Allow", "Action": ["iam:PassRole"],
         "Resource": "arn:aws:iam::111122223333:role/ab-AeroSecureFlowLogsRole",
         "Condition": {"StringEquals": {"iam:PassedToService": "vpc-flow-logs.amazonaws.com"}}}]
-    assert all(s["Resource"] != "*" for s in document["Statement"] if s["Sid"] != "AnyResource")
+    assert all(s["Resource"] != "*" for s in document["Statement"] if s["Sid"] != "Read")
     assert "arn:aws:s3:::ab-aerosecure-flow-logs-*" in [s["Resource"] for s in document["Statement"]]
 
 
