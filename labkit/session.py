@@ -33,7 +33,7 @@ class Lab:
     endpoint: str | None = None  # the local cloud's endpoint; None on AWS
 
     def client(self, service: str) -> Any:
-        return self.session.client(service)
+        return self.session.client(service, region_name=self.region)
 
     @property
     def region(self) -> str:

@@ -66,13 +66,8 @@ def remove(lab: Lab, leftovers: list[Leftover]) -> list[tuple[Leftover, teardown
 
 
 def in_region(lab: Lab, region: str) -> Lab:
-    """The same account and credentials, in another region."""
-    import boto3
-
-    credentials = lab.session.get_credentials().get_frozen_credentials()
-    session = boto3.Session(aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
-                            aws_session_token=credentials.token, region_name=region)
-    return dataclasses.replace(lab, config=dataclasses.replace(lab.config, region=region), session=session)
+    """The same account and session, in another region (the session's clients take the lab's region)."""
+    return dataclasses.replace(lab, config=dataclasses.replace(lab.config, region=region))
 
 
 def _tagged(lab: Lab, run_id: str | None) -> Iterator[tuple[str, dict[str, str]]]:
