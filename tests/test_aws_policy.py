@@ -23,7 +23,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 LAB_NOTEBOOKS = ["01_flow_logs_setup", "02_generate_traffic", "03_monitoring_alerting", "04_data_analysis",
                  "99_teardown"]
 # Calls the local run makes that a learner on AWS does not: clicking the confirmation link confirms the
-# subscription, unsigned, in the learner's browser (docs/aws-behaviour.md, "Email subscriptions").
+# subscription, unsigned, in the learner's browser (docs/aws-behaviour.md, "Least-privilege policy").
 LOCAL_ONLY = {"sns:ConfirmSubscription"}
 # A managed policy's quota, in characters without white space (docs/aws-behaviour.md, "Least-privilege policy").
 MANAGED_POLICY_QUOTA = 6144
