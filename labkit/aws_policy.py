@@ -104,7 +104,7 @@ def policy(config: LabConfig, account_id: str = "*") -> dict[str, Any]:
         _statement("Bucket", bucket, [
             "s3:CreateBucket", "s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads",
             "s3:GetBucketTagging", "s3:PutBucketTagging", "s3:PutBucketPublicAccessBlock", "s3:GetBucketPolicy",
-            "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:GetBucketLocation", "s3:DeleteBucket"]),
+            "s3:PutBucketPolicy", "s3:GetBucketLocation", "s3:DeleteBucket"]),
         _statement("Objects", f"{bucket}/*", [
             "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"]),
         # One pattern for the group's two ARN forms (`...:log-group:NAME` for tagging, `NAME:*` for the rest):

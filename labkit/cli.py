@@ -268,8 +268,8 @@ def _sweep(lab: Any, run_id: str | None, yes: bool) -> int:
         return 0
     print(f"{'region':<16} {'kind':<24} {'run id':<12} resource")
     for item in leftovers:
-        print(f"{item.region:<16} {item.kind:<24} {item.run_id:<12} {item.resource_id}"
-              + (f"  ({item.note})" if item.note else ""))
+        note = item.note or (f"removed with its {item.removed_with}" if item.removed_with else "")
+        print(f"{item.region:<16} {item.kind:<24} {item.run_id:<12} {item.resource_id}" + (f"  ({note})" if note else ""))
     if not yes:
         print(f"{len(leftovers)} leftover(s) of the lab ({whose}) in account {lab.account_id}. Nothing was removed: "
               f"run again with --yes to remove them.")

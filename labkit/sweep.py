@@ -20,7 +20,6 @@ from .config import LAB_NAME, LAB_TAG, RUN_ID_TAG, SELF_DESTRUCT_MINUTES
 from .session import Lab
 
 GLOBAL = "global"  # IAM's region in the listing
-WITH_PARENT = "removed with its "  # the note of what goes when the resource holding it goes
 # The statements AWS adds to a bucket policy for flow-log delivery (docs/aws-behaviour.md, "Bucket policy AWS adds").
 DELIVERY_STATEMENTS = ("AWSLogDeliveryWrite", "AWSLogDeliveryAclCheck")
 _KINDS = {kind.label: kind for kind in teardown.KINDS}
@@ -29,10 +28,11 @@ _KINDS = {kind.label: kind for kind in teardown.KINDS}
 @dataclass(frozen=True)
 class Leftover:
     region: str
-    kind: str  # a teardown kind's label, or what goes with one (see `note`)
+    kind: str  # a teardown kind's label, or what goes with one (`removed_with`)
     resource_id: str  # as that teardown kind names it
     run_id: str
     note: str = ""
+    removed_with: str = ""  # the kind of the resource that takes it along when it goes
 
 
 def find(lab: Lab, run_id: str | None = None) -> list[Leftover]:
@@ -53,7 +53,7 @@ def find(lab: Lab, run_id: str | None = None) -> list[Leftover]:
 def remove(lab: Lab, leftovers: list[Leftover]) -> list[tuple[Leftover, teardown.Removal]]:
     """Remove the leftovers in teardown's order, each verified gone; what goes with its parent is not
     removed on its own."""
-    removable = [item for item in leftovers if not item.note.startswith(WITH_PARENT)]
+    removable = [item for item in leftovers if not item.removed_with]
     regions = sorted({item.region for item in removable} - {GLOBAL}) + [GLOBAL]
     results = []
     for region in regions:
@@ -95,7 +95,8 @@ def _from_arn(lab: Lab, arn: str, run_id: str) -> list[Leftover]:
     if not _KINDS[kind].exists(lab, resource_id):
         return []
     return [Leftover(region, kind, resource_id, run_id, _note(lab, kind, resource_id)),
-            *(Leftover(region, held_kind, held_id, run_id, note) for held_kind, held_id, note in _held(lab, kind, resource_id))]
+            *(Leftover(region, held_kind, held_id, run_id, removed_with=with_kind)
+              for held_kind, held_id, with_kind in _held(lab, kind, resource_id))]
 
 
 def _named(arn: str) -> tuple[str, str] | None:
@@ -114,7 +115,7 @@ def _named(arn: str) -> tuple[str, str] | None:
 
 
 def _held(lab: Lab, kind: str, resource_id: str) -> list[tuple[str, str, str]]:
-    """What the resource holds that takes no tag: (kind, id, note)."""
+    """What the resource holds that takes no tag: (kind, id, the kind that takes it along or "")."""
     if kind == "log group":
         filters = lab.client("logs").describe_metric_filters(logGroupName=resource_id)["metricFilters"]
         return [("metric filter", f"{resource_id}:{f['filterName']}", "") for f in filters]
@@ -124,7 +125,7 @@ def _held(lab: Lab, kind: str, resource_id: str) -> list[tuple[str, str, str]]:
         pages = lab.client("glue").get_paginator("get_tables").paginate(DatabaseName=resource_id)
         return [("Athena table", f"{resource_id}.{t['Name']}", "") for page in pages for t in page["TableList"]]
     if kind == "S3 bucket":
-        return [("bucket policy statement", f"{resource_id}:{sid}", f"{WITH_PARENT}bucket")
+        return [("bucket policy statement", f"{resource_id}:{sid}", "S3 bucket")
                 for sid in _delivery_statements(lab, resource_id)]
     return []
 
@@ -187,4 +188,4 @@ def _roles(lab: Lab, run_id: str | None) -> Iterator[Leftover]:
                 yield Leftover(GLOBAL, "IAM role", role["RoleName"], tags[RUN_ID_TAG])
                 for policy in iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]:
                     yield Leftover(GLOBAL, "role inline policy", f"{role['RoleName']}/{policy}", tags[RUN_ID_TAG],
-                                   f"{WITH_PARENT}role")
+                                   removed_with="IAM role")

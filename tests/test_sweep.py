@@ -9,8 +9,7 @@ from pathlib import Path
 
 # The actions only the sweep calls (the lab's own are recorded in tests/test_aws_policy.py); the sweep's
 # calls are recorded and checked against the policy in tests/sweep_on_plain_moto.py.
-SWEEP_ONLY = {"tag:GetResources", "ec2:DescribeRegions", "iam:ListRoles", "iam:ListRoleTags", "s3:GetBucketLocation",
-              "s3:DeleteBucketPolicy"}
+SWEEP_ONLY = {"tag:GetResources", "ec2:DescribeRegions", "iam:ListRoles", "iam:ListRoleTags", "s3:GetBucketLocation"}
 
 
 def test_the_sweep_on_plain_moto_in_a_fresh_interpreter():
