@@ -9,10 +9,13 @@ STAMP  := $(VENV)/.installed
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@echo "==> Making $(VENV) and installing the lab's packages into it (the first time: about 3 minutes)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
-	$(BIN)/python -c "import matplotlib.pyplot"  # build the font cache now, not in a notebook cell
+	$(BIN)/python -m pip install --quiet -e ".[test]"  # the lab, and what its tests use
+	@echo "==> Building matplotlib's font cache"
+	$(BIN)/python -c "import matplotlib.pyplot"  # now, not in a notebook cell
+	@echo "==> Ready: $(VENV)"
 	touch $@
 
 # Is this machine ready for the lab? (Python, packages, the Jupyter kernel, a local cloud that answers.)

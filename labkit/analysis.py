@@ -25,7 +25,8 @@ from .waiting import wait_for
 
 RESULTS_PREFIX = "athena-results/"
 
-# Local target: a day of seeded internet noise against the server (scanners and web clients).
+# Local target: yesterday's seeded internet noise against the server (scanners and web clients). A whole
+# UTC day, so that its daily rhythm (and every count Part 4 shows) is the same whenever the lab runs.
 NOISE_RECORDS = 10_000
 NOISE_MINUTES = 24 * 60
 NOISE_SEED = 5
@@ -43,7 +44,7 @@ def results_location(lab: Lab) -> str:
 # --- the records to analyse ---------------------------------------------------------------------
 
 def ensure_internet_noise(lab: Lab, server: traffic.Server) -> dict[str, Any] | None:
-    """Local target: deliver a day of seeded internet noise against the server's network interface,
+    """Local target: deliver yesterday's seeded internet noise against the server's network interface,
     once (a marker object in the lab's bucket remembers it). On AWS the internet does this by itself.
     Returns what the local cloud delivered, or None when nothing was added now."""
     if lab.config.target != "local":
@@ -52,7 +53,8 @@ def ensure_internet_noise(lab: Lab, server: traffic.Server) -> dict[str, Any] | 
     if s3.list_objects_v2(Bucket=lab.bucket, Prefix=NOISE_MARKER).get("KeyCount"):
         return None
     delivered = traffic.local_cloud_request(lab, "background-traffic", {
-        "records": NOISE_RECORDS, "minutes": NOISE_MINUTES, "seed": NOISE_SEED, "region": lab.region,
+        "records": NOISE_RECORDS, "minutes": NOISE_MINUTES, "end": int(time.time()) // 86400 * 86400,
+        "seed": NOISE_SEED, "region": lab.region,
         "interface_ids": [server.interface_id]})
     s3.put_object(Bucket=lab.bucket, Key=NOISE_MARKER, Body=json.dumps(delivered).encode())
     return delivered

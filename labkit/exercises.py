@@ -305,14 +305,40 @@ def _naive(moment: Any) -> pd.Timestamp:
     return moment.tz_convert(None) if moment.tzinfo else moment
 
 
-def brute_force_tuning(flagged: Any, my_address: str, persistent_scanners: list[str]) -> None:
-    """Exercise 4.3: a detector that flags the SSH brute-forcers and not you."""
-    sources = set(flagged["srcaddr"]) if isinstance(flagged, pd.DataFrame) and "srcaddr" in flagged else set()
-    missed = [s for s in persistent_scanners if s not in sources]
+# What Exercise 4.3 calls a brute-forcer and a casual knocker: attempts (source ports) to 22/tcp rejected
+# in one clock hour. A brute-forcer keeps at it; a scanner that knocks on many hosts tries SSH now and then.
+BRUTE_FORCE_ATTEMPTS_PER_HOUR = 30
+BRUTE_FORCE_HOURS = 2
+CASUAL_ATTEMPTS_PER_HOUR = 10
+
+
+def ssh_attempts_per_hour(records: pd.DataFrame) -> pd.Series:
+    """Rejected SSH connection attempts (distinct source ports) per source and clock hour."""
+    ssh = records[records["action"].eq("REJECT") & records["dstport"].eq(22)]
+    return ssh.groupby([ssh["srcaddr"], ssh["start"] // 3600])["srcport"].nunique()
+
+
+def brute_force_tuning(flagged: Any, my_address: str, records: pd.DataFrame) -> None:
+    """Exercise 4.3: a detector that flags the SSH brute-forcers, not the casual scanners and not you."""
+    per_hour = ssh_attempts_per_hour(records)
+    hard_hours = per_hour[per_hour >= BRUTE_FORCE_ATTEMPTS_PER_HOUR].groupby(level="srcaddr").size()
+    brute_forcers = set(hard_hours[hard_hours >= BRUTE_FORCE_HOURS].index)
+    busiest_hour = per_hour.groupby(level="srcaddr").max()
+    casual = set(busiest_hour[busiest_hour < CASUAL_ATTEMPTS_PER_HOUR].index) - {my_address}
+    _first_wrong([(isinstance(flagged, pd.DataFrame) and "srcaddr" in flagged,
+                   "The detector's result should be a DataFrame with a srcaddr column.",
+                   "run the detector's query cell again after setting the two numbers.")])
+    sources = set(flagged["srcaddr"])
+    missed, noise = sorted(brute_forcers - sources), sorted(sources & casual)
     _first_wrong([
-        (my_address not in sources, "The detector flags you: your few attempts of Parts 2 and 3.",
-         "raise MIN_ATTEMPTS above the number of attempts you made in one window."),
-        (not missed, f"It misses {len(missed)} source(s) that tried SSH again and again: {', '.join(missed[:3])}.",
-         "a brute-forcer keeps trying: a longer window or a lower threshold catches slower ones."),
+        (my_address not in sources, "The detector flags you: your own attempts of Parts 2 and 3.",
+         "count how many SSH attempts you made within a few minutes, and set MIN_ATTEMPTS above that."),
+        (not noise, f"It flags {len(noise)} source(s) that tried SSH fewer than {CASUAL_ATTEMPTS_PER_HOUR} times in "
+         f"any hour, such as {', '.join(noise[:3])}: an alert for each of them would bury the real ones.",
+         "raise MIN_ATTEMPTS, or shorten WINDOW_MINUTES."),
+        (not missed, f"It misses {len(missed)} source(s) that tried SSH {BRUTE_FORCE_ATTEMPTS_PER_HOUR} times an hour "
+         f"or more, for hours: {', '.join(missed[:3])}.",
+         "a brute-forcer keeps trying: lower MIN_ATTEMPTS, or lengthen WINDOW_MINUTES."),
     ])
-    _passed(f"The detector flags {len(sources)} source(s), the persistent SSH scanners among them, and not you.")
+    _passed(f"The detector flags {len(sources)} source(s), all {len(brute_forcers)} persistent SSH "
+            "brute-forcers among them, no casual scanner, and not you.")

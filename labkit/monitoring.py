@@ -181,8 +181,13 @@ def alarm_history(lab: Lab, name: str, item_type: str | None = None) -> pd.DataF
     return frame
 
 
+_COMPARISON_SYMBOLS = {"GreaterThanOrEqualToThreshold": "≥", "GreaterThanThreshold": ">",
+                       "LessThanThreshold": "<", "LessThanOrEqualToThreshold": "≤"}
+
+
 def plot_metric_with_threshold(lab: Lab, alarm_name: str, minutes: int = 60, ax: Any = None) -> Any:
     """The alarm's metric per period as bars, with its threshold as a line; returns the Axes."""
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     alarm = describe_alarm(lab, alarm_name)
@@ -196,9 +201,12 @@ def plot_metric_with_threshold(lab: Lab, alarm_name: str, minutes: int = 60, ax:
     width = timedelta(seconds=alarm["Period"]) * 0.8
     ax.bar(data["timestamp"], data["value"], width=width, align="edge", label=f"{alarm['MetricName']} ({statistic})")
     ax.axhline(alarm["Threshold"], color="red", linestyle="--",
-               label=f"threshold {alarm['ComparisonOperator']} {alarm['Threshold']:g}")
+               label=f"alarm when {_COMPARISON_SYMBOLS.get(alarm['ComparisonOperator'], alarm['ComparisonOperator'])} "
+                     f"{alarm['Threshold']:g}")
     end = _minute(datetime.now(timezone.utc)) + timedelta(minutes=1)
     ax.set_xlim(end - timedelta(minutes=minutes), end)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    ax.yaxis.get_major_locator().set_params(integer=True)  # counts of rejected packets
     ax.set_title(f"{alarm_name}: {alarm['StateValue']}")
     ax.set_xlabel("time (UTC)")
     ax.set_ylabel(f"{statistic} per {alarm['Period']} s")

@@ -33,7 +33,7 @@ def refresh(notebooks_dir: Path) -> int:
         # The home first: the local cloud answers the credentials of the home it starts in, and the
         # notebooks' kernels sign with those of theirs (else they start a cloud of their own).
         os.environ.update(LABKIT_HOME=home, LABKIT_TARGET="local")
-        with InProcessServer() as cloud:
+        with InProcessServer(port=None) as cloud:  # 4580 if free: the outputs show the port the README names
             os.environ["AWS_ENDPOINT_URL"] = cloud.endpoint
             for notebook in notebooks:
                 result = execute(notebook, notebook.parent, parameters={}, cell_timeout=CELL_TIMEOUT_S,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -82,13 +83,16 @@ def _failure(error: PapermillExecutionError) -> str:
     return f"cell In [{error.exec_count}] `{first_line.strip()[:60]}` raised {error.ename}: {error.evalue}"
 
 
+_STEP_HEADING = re.compile(r"^## (.+)$", re.MULTILINE)
+
+
 def _step_announcer(notebook: Path, report: Callable[[str], None]) -> Callable[..., None]:
     """nbclient's on_cell_start hook: report a step's title (the `## ` heading above its code) as its first
     cell starts, so that a long cell (Part 3 waits for a minute to end) says what it is doing."""
     titles, title = {}, None
     for cell in nbformat.read(notebook, as_version=4).cells:
-        if cell.cell_type == "markdown" and cell.source.startswith("## "):
-            title = cell.source.splitlines()[0][3:].strip()
+        if cell.cell_type == "markdown" and (headings := _STEP_HEADING.findall(cell.source)):
+            title = headings[-1].strip()
         elif cell.cell_type == "code" and title:
             titles.setdefault(cell.source, title)
     announced: set[str] = set()

@@ -202,7 +202,10 @@ def attempt_connection(lab: Lab, server: Server, port: int = 22, source: str | N
                        timeout_s: float = 5.0, ssh_key: str | None = None) -> Attempt:
     """Try a TCP connection (SSH is 22/tcp) from the learner to the server's public address.
 
-    On AWS with `ssh_key` (the private key of the instance's key pair), a real SSH login is made.
+    It takes as long on both targets: a refused attempt retries its SYN until `timeout_s` and returns
+    then (on the local cloud, the simulated client does what a real one does, and its records are
+    delivered when it returns). On AWS with `ssh_key` (the private key of the instance's key pair), a
+    real SSH login is made.
     """
     if not server.public_ip:
         raise ValueError(f"Instance {server.instance_id} has no public IPv4 address: it cannot be reached "
@@ -212,8 +215,10 @@ def attempt_connection(lab: Lab, server: Server, port: int = 22, source: str | N
         if ssh_key:
             return _ssh_login(source, server.public_ip, port, ssh_key, timeout_s)
         return _tcp_connect(source, server.public_ip, port, timeout_s)
+    # The call lasts up to its timeout, plus (rarely) a wait for a capture window of its own, no longer.
     outcome = local_cloud_request(lab, "connect", {
-        "source": source, "destination": server.public_ip, "port": port})
+        "source": source, "destination": server.public_ip, "port": port, "timeout": timeout_s},
+        timeout=2 * timeout_s + 30)
     return Attempt(source, server.public_ip, port, outcome["connected"], outcome["detail"], outcome["at"])
 
 
@@ -239,13 +244,14 @@ def _ssh_login(source: str, host: str, port: int, key_file: str, timeout_s: floa
     return Attempt(source, host, port, False, reason, at)
 
 
-def local_cloud_request(lab: Lab, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """Ask the local cloud to simulate a learner-side action (local target only), in the lab's region."""
+def local_cloud_request(lab: Lab, endpoint: str, payload: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
+    """Ask the local cloud to simulate a learner-side action (local target only), in the lab's region;
+    `timeout`: how long to wait for its answer (seconds)."""
     if not lab.endpoint:
         raise RuntimeError(f"{endpoint!r} is a local-cloud action; target is {lab.config.target!r}")
     from .localcloud.lifecycle import control_request
 
-    return control_request(lab.endpoint, endpoint, {"region": lab.region, **payload})
+    return control_request(lab.endpoint, endpoint, {"region": lab.region, **payload}, timeout)
 
 
 # --- network ACLs ------------------------------------------------------------------------------------

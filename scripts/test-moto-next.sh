@@ -9,7 +9,7 @@ PYTHON="${PYTHON:-python3}"
 VENV=.venv-moto-next
 test -x "$VENV/bin/python" || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -e .
+"$VENV/bin/python" -m pip install --quiet -e ".[test]"
 pinned=$("$VENV/bin/python" -c "import moto; print(moto.__version__)")
 next=$("$VENV/bin/python" -c "import sys; major, minor = sys.argv[1].split('.')[:2]; print(f'{major}.{int(minor) + 1}')" "$pinned")
 if "$VENV/bin/python" -m pip install --quiet --pre "moto[server]>=${next}.0.dev0,<${next%.*}.$(( ${next#*.} + 1 ))" 2>/dev/null; then

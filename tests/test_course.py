@@ -157,3 +157,18 @@ def test_an_rdp_pattern_is_tested_with_test_metric_filter(local_env):
     assert "Sample 2 (an accepted RDP connection) matched" in _hint(
         lambda: exercises.rdp_pattern(lab, '[v, a, e, s, d, sp, dp="3389", p="6", pk, b, st, en, action, status]'))
     assert "refuses the pattern" in str(pytest.raises(CheckFailed, exercises.rdp_pattern, lab, "[v, a").value)
+
+
+def test_the_brute_force_detector_is_judged_by_the_records():
+    rows = [("eni-1", "198.51.100.9", "10.0.1.4", 30000 + n, 22, 40, 3600 * hour + 60 * n, "REJECT")
+            for hour in (1, 2) for n in range(35)]  # a brute-forcer: 35 attempts in each of two hours
+    rows += [("eni-1", "198.51.100.7", "10.0.1.4", 40000 + n, 22, 40, 3600 + 600 * n, "REJECT") for n in range(3)]
+    rows += [("eni-1", "203.0.113.10", "10.0.1.4", 50000 + n, 22, 40, 3600 + 5 * n, "REJECT") for n in range(4)]
+    records = _records(rows)
+    flagged = lambda *sources: pd.DataFrame({"srcaddr": list(sources)})  # noqa: E731
+    exercises.brute_force_tuning(flagged("198.51.100.9"), "203.0.113.10", records)
+    assert "flags you" in _hint(lambda: exercises.brute_force_tuning(flagged("198.51.100.9", "203.0.113.10"),
+                                                                     "203.0.113.10", records))
+    assert "198.51.100.7" in _hint(lambda: exercises.brute_force_tuning(flagged("198.51.100.9", "198.51.100.7"),
+                                                                       "203.0.113.10", records))
+    assert "misses 1" in _hint(lambda: exercises.brute_force_tuning(flagged(), "203.0.113.10", records))

@@ -12,6 +12,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from labkit.cli import main
+from labkit import runner
 from labkit.runner import execute, run_lab, summary_table
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -177,3 +178,19 @@ def test_a_failed_check_fails_the_run_names_the_check_and_shows_no_traceback(loc
     error = next(o for o in cell.outputs if o.output_type == "error")
     assert error.traceback == ["❌ The flow logs are missing.", "   Run 01_flow_logs_setup first."]
     assert "✅ The VPC exists." in "".join(o.get("text", "") for o in cell.outputs)
+
+
+def test_a_run_announces_each_step_as_its_first_cell_starts(tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## Step 1 — Make it\n\nText."),
+        nbformat.v4.new_code_cell("a = 1"), nbformat.v4.new_code_cell("b = 2"),
+        nbformat.v4.new_markdown_cell("What you saw.\n\n## Step 2 — Use it"),  # a heading below other text
+        nbformat.v4.new_code_cell("a + b")])
+    path = tmp_path / "steps.ipynb"
+    nbformat.write(notebook, path)
+    said: list[str] = []
+    on_cell_start = runner._step_announcer(path, said.append)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            on_cell_start(cell, index)
+    assert said == ["  Step 1 — Make it", "  Step 2 — Use it"]

@@ -3,13 +3,19 @@ would deliver to S3 and CloudWatch Logs."""
 
 from __future__ import annotations
 
+import calendar
 import gzip
 import re
+import time
+from datetime import datetime, timezone
 
 import pytest
+from flowlogs_reader import FlowLogsReader, S3FlowLogsReader
 
-from labkit import flow_logs, records, traffic
+from labkit import flow_logs, monitoring, records, traffic
 from labkit.config import LabConfig
+from labkit.localcloud.ec2.learner_actions import ConnectionAttempts
+from labkit.localcloud.flowlogs.delivery import DeliveryDelays, FlowLogDelivery
 from labkit.session import connect
 
 from .labs import provision_part2
@@ -33,8 +39,11 @@ def test_ssh_is_accepted_then_rejected_after_the_swap_and_both_destinations_agre
     me = traffic.learner_address(lab)
     assert traffic.attempt_connection(lab, server, 22).connected
     assert traffic.replace_security_groups(lab, server.instance_id, [http]) == ["AeroSecure HTTP"]
-    blocked = traffic.attempt_connection(lab, server, 22)
-    assert not blocked.connected and "timed out" in blocked.detail
+    started = time.monotonic()
+    blocked = traffic.attempt_connection(lab, server, 22, timeout_s=5)
+    waited = time.monotonic() - started
+    assert not blocked.connected and blocked.detail == "timed out after 5 s: 3 SYN packets got no answer"
+    assert 5 <= waited < 10  # as long as a real connect waits (plus, at a window's end, the next window's start)
     assert traffic.attempt_connection(lab, server, 80).connected  # the HTTP-only group lets the web in
 
     s3 = lab.client("s3")
@@ -50,7 +59,9 @@ def test_ssh_is_accepted_then_rejected_after_the_swap_and_both_destinations_agre
     inbound_ssh = s3_records[(s3_records["srcaddr"] == me) & (s3_records["dstport"] == 22)]
     assert list(inbound_ssh["action"]) == ["ACCEPT", "REJECT"]
     rejected = inbound_ssh.iloc[1]
-    assert (rejected["protocol"], rejected["packets"], rejected["dstaddr"]) == (6, 4, server.private_ip)
+    # SYNs at 0, 1 and 3 s: the client gave up at its 5 s timeout before a fourth
+    assert (rejected["protocol"], rejected["packets"], rejected["dstaddr"]) == (6, 3, server.private_ip)
+    assert rejected["end"] - rejected["start"] == 3 and rejected["start"] == blocked.at
     replies = s3_records[(s3_records["dstaddr"] == me) & (s3_records["srcport"] == 22)]
     assert list(replies["action"]) == ["ACCEPT"]  # the blocked attempt got no reply
 
@@ -59,6 +70,105 @@ def test_ssh_is_accepted_then_rejected_after_the_swap_and_both_destinations_agre
     by_line = lambda frame: sorted(frame[list(records.DEFAULT_FIELDS)].astype(str).agg(" ".join, axis=1))  # noqa: E731
     assert by_line(events) == by_line(s3_records)
     assert [int(t.timestamp()) for t in events["timestamp"]] == [int(s) for s in events["start"]]
+
+
+def _part2_sequence(lab, part2) -> list[traffic.Attempt]:
+    """Notebook 02's steps 5 to 7: SSH, swap to HTTP-only and try again, restore and SSH again."""
+    first = traffic.attempt_connection(lab, part2.server, 22)
+    traffic.replace_security_groups(lab, part2.server.instance_id, [part2.http_group])
+    second = traffic.attempt_connection(lab, part2.server, 22)
+    traffic.replace_security_groups(lab, part2.server.instance_id, [part2.ssh_group])
+    return [first, second, traffic.attempt_connection(lab, part2.server, 22)]
+
+
+def _line(record) -> str:
+    """A flowlogs_reader record as the default format's line (its start and end are UTC datetimes)."""
+    values = [getattr(record, name.replace("-", "_")) for name in records.DEFAULT_FIELDS]
+    return " ".join("-" if value is None else str(calendar.timegm(value.utctimetuple()))
+                    if isinstance(value, datetime) else str(value) for value in values)
+
+
+def _lines(frame) -> list[str]:
+    return sorted(frame[list(records.DEFAULT_FIELDS)].astype(str).agg(" ".join, axis=1))
+
+
+def test_right_after_part2_a_client_reading_up_to_now_sees_every_record(local_env):
+    """Records describe the past: a client that reads CloudWatch Logs up to the moment it asks
+    (FilterLogEvents endTime=now, flowlogs-reader) sees what the S3 files hold, and the rejected-SSH
+    metric counts the rejected attempt up to now."""
+    lab = connect(LabConfig.resolve(run_id="part2-now", name_prefix="now"))
+    part2 = provision_part2(lab)
+    config = lab.config
+    monitoring.ensure_metric_filter(lab, config.metric_filter_name, monitoring.SSH_REJECT_PATTERN, [
+        {"metricName": config.metric_name, "metricNamespace": config.metric_namespace, "metricValue": "1"}])
+    try:
+        began = time.time()
+        first, second, third = _part2_sequence(lab, part2)
+        now = time.time()
+        s3_records = records.read_s3_records(lab, lab.bucket)
+        assert len(s3_records) == 5 and (s3_records["end"] <= now).all()
+        assert list(s3_records.sort_values("start", kind="stable").query("dstport == 22")["action"]) == [
+            "ACCEPT", "REJECT", "ACCEPT"]
+        assert first.at < second.at < third.at
+
+        pages = lab.client("logs").get_paginator("filter_log_events").paginate(
+            logGroupName=lab.config.log_group, endTime=int(now * 1000))
+        events = [e for page in pages for e in page["events"]]
+        assert sorted(e["message"] for e in events) == _lines(s3_records)
+        end = records.DEFAULT_FIELDS.index("end")  # an event is stamped with its record's start, ingested after its end
+        assert all(e["timestamp"] <= now * 1000 and e["ingestionTime"] >= int(e["message"].split()[end]) * 1000
+                   for e in events)
+
+        # flowlogs-reader reads the last hour up to the moment it is made (whole seconds), from either destination
+        logs, s3 = lab.client("logs"), lab.client("s3")
+        from_cloudwatch = list(FlowLogsReader(lab.config.log_group, boto_client=logs))
+        assert sorted(map(_line, from_cloudwatch)) == _lines(s3_records)
+        assert set(from_cloudwatch) == set(S3FlowLogsReader(lab.bucket, boto_client=s3))
+        rejected = FlowLogsReader(lab.config.log_group, boto_client=logs, filter_pattern=monitoring.SSH_REJECT_PATTERN)
+        assert [_line(r) for r in rejected] == _lines(s3_records.query("dstport == 22 and action == 'REJECT'"))
+
+        # the metric filter's datapoint carries the rejected record's start, so it is there up to now
+        datapoints = lab.client("cloudwatch").get_metric_statistics(
+            Namespace=config.metric_namespace, MetricName=config.metric_name, Statistics=["Sum"], Period=60,
+            StartTime=datetime.fromtimestamp(began // 60 * 60 - 60, timezone.utc),
+            EndTime=datetime.fromtimestamp(now, timezone.utc))["Datapoints"]
+        assert sum(d["Sum"] for d in datapoints) == 1
+        assert all(d["Timestamp"].timestamp() <= second.at for d in datapoints)
+    finally:
+        from labkit import teardown
+        teardown.teardown(lab)
+
+
+def test_an_attempt_that_would_cross_a_capture_window_waits_for_the_next_one(lab_with_server):
+    """The simulated client starts when the next window does (so its SYNs make one record), then waits
+    out its timeout; nothing of it can be read before the call returns."""
+    lab, server, _ssh, http = lab_with_server
+    traffic.replace_security_groups(lab, server.instance_id, [http])
+    window = (int(time.time()) // 60 - 2) * 60  # a window of the past: the clock below is made to run
+    clock = [window - 1.5]  # 1.5 s before it starts: a 5 s attempt's SYNs (0, 1, 3 s) would cross into it
+    slept, readable = [], []
+
+    def sleep(seconds: float) -> None:
+        readable.append(len(records.read_s3_records(lab, lab.bucket).query("dstport == 22")))
+        slept.append(seconds)
+        clock[0] += seconds
+
+    attempts = ConnectionAttempts(FlowLogDelivery(DeliveryDelays(), clock=lambda: clock[0]),
+                                  clock=lambda: clock[0], sleep=sleep)
+    answer = attempts({"region": lab.region, "source": traffic.learner_address(lab), "destination": server.public_ip,
+                       "port": 22, "timeout": 5})
+    assert (answer["at"], answer["records"], answer["connected"]) == (window, 1, False)
+    assert slept == [1.5, 5] and readable == [0, 0]  # to the window's start, then the client's timeout
+    [record] = records.read_s3_records(lab, lab.bucket).query("dstport == 22").to_dict("records")
+    assert (record["start"], record["end"], record["packets"]) == (window, window + 3, 3)
+
+
+def test_a_connect_timeout_out_of_range_is_refused(lab_with_server):
+    lab, server, *_ = lab_with_server
+    for timeout in (0, -1, 61, "5", True, None):
+        with pytest.raises(ValueError, match="timeout must be a number of seconds more than 0 and at most 60"):
+            traffic.local_cloud_request(lab, "connect", {"source": "203.0.113.10", "destination": server.public_ip,
+                                                         "port": 22, "timeout": timeout})
 
 
 def test_a_deleted_bucket_fails_only_its_flow_log_until_it_is_back(lab_with_server):
@@ -98,9 +208,29 @@ def test_background_traffic_is_delivered_whole_to_each_destination(lab_with_serv
     s3_records = records.read_s3_records(lab, lab.bucket)
     assert len(s3_records) == passed
     assert len(records.read_log_events(lab, lab.config.log_group)) == passed
+    now = time.time()  # noise of the past hour, up to the last whole minute: all of it readable up to now
+    assert (s3_records["end"] <= now).all()
+    pages = lab.client("logs").get_paginator("filter_log_events").paginate(
+        logGroupName=lab.config.log_group, endTime=int(now * 1000))
+    assert sum(len(page["events"]) for page in pages) == passed
     inbound_web = s3_records[(s3_records["dstaddr"] == server.private_ip) & s3_records["dstport"].isin([80, 443])]
     assert len(inbound_web) and set(inbound_web["action"]) == {"REJECT"}  # the group allows only SSH from you
     assert not len(s3_records[(s3_records["srcaddr"] == server.private_ip) & s3_records["srcport"].isin([80, 443])])
+
+
+def test_background_traffic_ends_where_asked_and_never_in_the_future(lab_with_server):
+    """Part 4's noise fills yesterday (a whole UTC day: the same daily rhythm whenever the lab runs)."""
+    lab, server, *_ = lab_with_server
+    midnight = int(time.time()) // 86400 * 86400
+    before = len(records.read_s3_records(lab, lab.bucket))
+    result = traffic.local_cloud_request(lab, "background-traffic", {
+        "records": 300, "minutes": 24 * 60, "end": midnight, "seed": 4, "interface_ids": [server.interface_id]})
+    s3_records = records.read_s3_records(lab, lab.bucket)
+    assert len(s3_records) == before + result["records"]
+    noise = s3_records.iloc[before:] if before else s3_records
+    assert noise["start"].min() >= midnight - 86400 and noise["end"].max() < midnight
+    with pytest.raises(ValueError, match="describes the past"):
+        traffic.local_cloud_request(lab, "background-traffic", {"records": 10, "end": int(time.time()) + 3600})
 
 
 def test_parquet_hive_hourly_delivery(lab_with_server):

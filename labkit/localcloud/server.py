@@ -56,9 +56,9 @@ def serve_forever(port: int | None = None) -> None:
 
 class InProcessServer:
     """The local cloud on a background thread of this process (tests, and `labkit run` without a
-    running local cloud). Port 0 picks a free port."""
+    running local cloud). Port 0 picks a free port; None, 4580 if it is free (else a free port)."""
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int | None = 0):
         self.home = labkit_home()  # the local cloud of this LABKIT_HOME: it answers its credentials
         self.credentials = credentials()
         self._server = make_local_server(port)

@@ -92,3 +92,13 @@ def test_the_table_is_in_glues_default_database(cursor):
     table = glue.get_table(DatabaseName="default", Name="vpc_flow_logs")["Table"]
     assert table["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
     assert len(glue.get_partitions(DatabaseName="default", TableName="vpc_flow_logs")["Partitions"]) == 2
+
+
+def test_the_tables_definition_reads_back_as_glue_takes_it(cursor):
+    """A client that reads the table and writes it back (labkit claims its tables this way; so do
+    Terraform and awswrangler) sends only what Glue accepts: TBLPROPERTIES and EXTERNAL, no empty keys."""
+    glue = boto3.client("glue", region_name=REGION)
+    table = glue.get_table(DatabaseName="default", Name="vpc_flow_logs")["Table"]
+    assert table["Parameters"] == {"EXTERNAL": "TRUE", "skip.header.line.count": "1"}
+    kept = ("Name", "StorageDescriptor", "PartitionKeys", "TableType", "Parameters")
+    glue.update_table(DatabaseName="default", TableInput={key: table[key] for key in kept})

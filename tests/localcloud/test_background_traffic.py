@@ -1,5 +1,7 @@
+import functools
 import ipaddress
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -34,7 +36,8 @@ def test_sized_by_record_count_gives_exactly_that_many():
 
 
 def test_sized_by_time_range_stays_inside_it_at_the_mix_rate():
-    table = generate(end=START + 3600, mix=TrafficMix(records_per_minute_per_eni=10))
+    steady = TrafficMix(records_per_minute_per_eni=10, daily_swing=0, port_sweeps_per_day=0, brute_forcers=0)
+    table = generate(end=START + 3600, mix=steady)
     expected = 10 * len(ENIS) * 60
     assert 0.9 * expected < table.num_rows < 1.1 * expected
     assert min(table.column("start").to_pylist()) >= START
@@ -60,13 +63,52 @@ def test_output_follows_the_record_schema_in_batches_of_whole_windows():
 
 
 def test_scanners_are_rejected_on_admin_ports_from_public_addresses():
-    scans = [r for r in rows(generate(records=5_000)) if r["action"] == "REJECT"]
+    scans = [r for r in rows(generate(records=5_000, mix=TrafficMix(port_sweeps_per_day=0)))
+             if r["action"] == "REJECT"]
 
     assert {r["dstport"] for r in scans} == {22, 23, 3389, 445}
     assert all(r["dstaddr"] in ENI_ADDRESSES and r["flow_direction"] == "ingress" and r["tcp_flags"] == 2
                and r["protocol"] == 6 and r["packets"] in (1, 2) for r in scans)
     assert all(ipaddress.ip_address(r["srcaddr"]).is_global for r in scans)
     assert len({r["srcaddr"] for r in scans}) > 500  # a spread of sources
+
+
+@functools.lru_cache
+def _day(**mix) -> pd.DataFrame:
+    return generate(records=20_000, end=START + 86400, mix=TrafficMix(**mix)).to_pandas()
+
+
+def test_web_traffic_follows_a_daily_rhythm_and_the_scanners_do_not():
+    day = _day()
+    hour = pd.to_datetime(day["start"], unit="s").dt.hour
+    web = day[day["dstport"].isin([80, 443])].groupby(hour).size()
+    knocks = day[day["action"].eq("REJECT")].groupby(hour).size()
+    assert web.loc[12:16].mean() > 3 * web.loc[[0, 1, 2, 3, 4]].mean()  # peak at 14:00 UTC, trough at 02:00
+    assert knocks.max() < 3 * knocks.median()
+
+
+def test_port_sweeps_try_many_low_ports_from_one_source_in_one_window():
+    day = _day(port_sweeps_per_day=4, ports_per_sweep=150)
+    rejected = day[day["action"].eq("REJECT")]
+    window = rejected["start"] // 600
+    ports = rejected.groupby([rejected["srcaddr"], window])["dstport"].nunique()
+    sweeps = ports[ports >= 100]
+    assert 1 <= len(sweeps) <= 10
+    swept = rejected.set_index(["srcaddr", window]).loc[sweeps.index]
+    assert set(swept["dstport"]) - {22, 23, 3389, 445} <= set(range(1, 1025))
+    calm = _day(port_sweeps_per_day=0).pipe(lambda d: d[d["action"].eq("REJECT")])
+    assert calm.groupby("srcaddr")["dstport"].nunique().max() <= 4
+
+
+def _ssh_per_hour(day: pd.DataFrame) -> pd.Series:
+    ssh = day[day["dstport"].eq(22) & day["action"].eq("REJECT")]
+    return ssh.groupby([ssh["srcaddr"], ssh["start"] // 3600]).size()
+
+
+def test_brute_forcers_try_ssh_dozens_of_times_an_hour_for_hours():
+    hard = _ssh_per_hour(_day(brute_forcers=3)).loc[lambda n: n >= 30]
+    assert hard.groupby(level="srcaddr").size().ge(2).sum() == 3
+    assert _ssh_per_hour(_day(brute_forcers=0)).max() < 20  # the busiest scanner knocks far less
 
 
 def test_web_connections_are_accepted_in_both_directions():

@@ -43,9 +43,9 @@ def test_traffic_type_selects_records():
 
 def test_each_covering_flow_log_gets_its_traffic_type(clients, eni_with_flow_logs):
     eni, bucket, group = eni_with_flow_logs
-    now = int(time.time())
+    ended = int(time.time()) - 10  # records of a flow that is over: delivered at once
     report = FlowLogDelivery(DeliveryDelays()).deliver(
-        "123456789012", "us-east-1", records_to_table([_record(eni, "ACCEPT", now), _record(eni, "REJECT", now)]))
+        "123456789012", "us-east-1", records_to_table([_record(eni, "ACCEPT", ended), _record(eni, "REJECT", ended)]))
     assert sorted(report.records.values()) == [1, 2]  # S3 (REJECT only) and CloudWatch Logs (ALL)
     assert clients("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 1
     events = clients("logs").get_log_events(logGroupName=group, logStreamName=f"{eni}-all")["events"]
@@ -63,12 +63,14 @@ def test_one_s3_file_per_window_that_grows_as_records_arrive(clients, eni_with_f
     eni, bucket, _group = eni_with_flow_logs
     s3 = clients("s3")
     window = int(time.time()) // 300 * 300
-    delivery = FlowLogDelivery(DeliveryDelays(), clock=lambda: window + 60)
+    clock = [window + 60]
+    delivery = FlowLogDelivery(DeliveryDelays(), clock=lambda: clock[0])
     for second in (10, 20, 30):  # three attempts in one 5-minute window
         delivery.deliver("123456789012", "us-east-1", records_to_table([_record(eni, "REJECT", window + second)]))
     (key, lines), = _s3_files(s3, bucket).items()
     assert len(lines) == 3 and f"_{time.strftime('%Y%m%dT%H%M', time.gmtime(window))}Z_" in key
 
+    clock[0] = window + 310  # the next window's first record has ended
     delivery.deliver("123456789012", "us-east-1", records_to_table([_record(eni, "REJECT", window + 300)]))
     files = _s3_files(s3, bucket)
     assert len(files) == 2 and files[key] == lines  # the next window has a file of its own
@@ -93,6 +95,33 @@ def test_realistic_delays_hold_records_back(clients, eni_with_flow_logs):
     fake_now[0] += 300  # ... S3 about 10
     time.sleep(2.5)
     assert clients("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 1
+
+
+@pytest.mark.parametrize("delays", [DeliveryDelays(), DeliveryDelays.realistic()], ids=lambda d: d.mode)
+def test_a_record_is_never_published_before_its_end(clients, eni_with_flow_logs, delays):
+    """A record describes the past (docs/aws-behaviour.md, "Delivery timing and failures"): one whose
+    flow is still going on is held until its end, plus AWS's delay when there is one."""
+    eni, bucket, group = eni_with_flow_logs
+    clock = [time.time()]
+    delivery = FlowLogDelivery(delays, clock=lambda: clock[0])
+    ongoing = _record(eni, "REJECT", int(clock[0]) - 2)  # its end is 3 s ahead
+    report = delivery.deliver("123456789012", "us-east-1", records_to_table([ongoing]))
+    assert sorted(report.records.values()) == [1, 1]  # on its way to both flow logs
+
+    def published() -> tuple[int, int]:
+        time.sleep(1.5)  # the worker looks for due deliveries every second
+        logs = clients("logs")
+        events = (logs.get_log_events(logGroupName=group, logStreamName=f"{eni}-all")["events"]
+                  if logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"] else [])
+        return len(events), clients("s3").list_objects_v2(Bucket=bucket)["KeyCount"]
+
+    assert published() == (0, 0)
+    clock[0] = ongoing.end + delays.cloudwatch_seconds - 0.5
+    assert published() == (0, 0)
+    clock[0] = ongoing.end + delays.cloudwatch_seconds
+    assert published() == (1, 1 if delays.s3_seconds == delays.cloudwatch_seconds else 0)
+    clock[0] = ongoing.end + delays.s3_seconds
+    assert published() == (1, 1)
 
 
 def test_with_realistic_delays_records_of_hours_ago_are_there_already(clients, eni_with_flow_logs):

@@ -203,6 +203,7 @@ def test_filter_conditions(events, condition, expected):
     ("ispresent(nosuchfield)", "0"),
     ("isempty(nosuchfield)", "1"),
     ("`dstPort` + 1", "3390"),
+    ('concat(bytes * 2, "|", bytes / 2, "|", 10 ^ 400, sqrt(-1), "|")', "8498|2124.5||"),  # no inf, nan or .0
 ])
 def test_field_expressions(events, expression, expected):
     assert values(events, f'filter action = "REJECT" and dstPort = 3389 | fields {expression} as v', "v") == \
@@ -215,6 +216,21 @@ def test_unaliased_columns_are_named_after_their_expression(events):
     assert result == [{"action": "REJECT", "count(*)": "2", "count()": "2", "count(srcAddr)": "2",
                        "sum(bytes)": "4585", "avg(packets)": "12", "pct(bytes, 50)": "336",
                        "count_distinct(dstAddr)": "2"}]
+
+
+def test_an_unaliased_operation_is_named_by_its_whole_text(events):
+    # Both operands: the name was cut before the right one was read ("bytes *").
+    result = rows(events, 'filter action = "REJECT" and dstPort = 3389 | fields bytes * 2, bytes - 1 > 0, '
+                          "srcPort + dstPort")
+    assert result == [{"bytes * 2": "8498", "bytes - 1 > 0": "1", "srcPort + dstPort": "53150"}]
+
+
+def test_commands_keywords_and_functions_in_any_case(events):
+    query = ('FILTER action = "REJECT" AND NOT (dstPort = 22) Or interfaceId LIKE "111" | '
+             "STATS COUNT(*) AS n BY action | Sort n DESC | LIMIT 5")
+    assert rows(events, query) == [{"action": "REJECT", "n": "2"}, {"action": "-", "n": "1"}]
+    assert rows(events, "Filter dstPort IN [3389] | DISPLAY srcAddr, dstPort") == \
+        [{"srcAddr": "172.31.9.69", "dstPort": "3389"}]
 
 
 def test_count_of_a_field_counts_events_that_have_it(events):

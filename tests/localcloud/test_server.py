@@ -48,6 +48,22 @@ def test_a_taken_port_gives_a_clear_message(capsys):
     assert "--port N" in error
 
 
+def test_a_port_whose_last_connections_linger_is_free_again():
+    """A stopped cloud's closed connections stay in TIME_WAIT for a minute; a new cloud can bind over
+    them, so stop must not wait for them (it waited 10 s, then failed `labkit run`)."""
+    with socket.create_server((lifecycle.HOST, 0)) as listener:
+        port = listener.getsockname()[1]
+        client = socket.create_connection((lifecycle.HOST, port))
+        accepted, _ = listener.accept()
+        accepted.close()  # the server side closes first: its end lingers in TIME_WAIT
+        client.recv(1)
+        client.close()
+    lifecycle.check_port_free(port)
+    with socket.create_server((lifecycle.HOST, port)):
+        with pytest.raises(lifecycle.LocalCloudError):
+            lifecycle.check_port_free(port)
+
+
 def test_detached_start_status_second_start_and_stop(capsys):
     port = _free_port()
     try:

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.core.base_backend import BackendDict
 
-from labkit.localcloud.flowlogs.delivery import delivery_states
+from labkit.localcloud.flowlogs.delivery import FlowLogDelivery, delivery_states
 
 from ..clouds import reset
 
@@ -92,6 +92,6 @@ def test_reset_clears_athena_executions(local_cloud):
 
 def test_reset_clears_flow_log_delivery_state():
     """Records held back for AWS's delays must not be delivered into the account that replaced theirs."""
-    delivery_states["123456789012"]["us-east-1"].pending.append((0.0, 0, lambda: None))
+    delivery_states["123456789012"]["us-east-1"].pending[FlowLogDelivery()] = [(0.0, 0, lambda: None)]
     BackendDict.reset()  # what /moto-api/reset does
     assert list(delivery_states.iter_backends()) == []

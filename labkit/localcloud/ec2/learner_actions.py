@@ -22,24 +22,34 @@ from ..flowlogs.background import NetworkInterface, generate_background_traffic
 from ..flowlogs.delivery import FlowLogDelivery, covering_flow_logs
 from ..flowlogs.records import records_to_table
 from .interfaces import interface_by_public_ip, interface_view
-from .network import ConnectionTracker, Interface, Packet, Peer, Traffic, Unreachable, decide
+from .network import (
+    CONNECT_TIMEOUT,
+    ConnectionTracker,
+    Interface,
+    Packet,
+    Peer,
+    Traffic,
+    Unreachable,
+    decide,
+    syn_times,
+)
 
 # Nitro instances aggregate over at most 60 s whatever MaxAggregationInterval says (the lab's are Nitro).
 AGGREGATION_INTERVAL = 60
-# How long one attempt's packets last: SYN retries at 0, 1, 3 and 7 s (a short session: 3 s).
-ATTEMPT_SECONDS = 8
+# An accepted attempt is a short session: data a second after the handshake, the close a second later.
+SESSION_SECONDS = 2
+# The longest connect timeout a caller may ask for: the call holds one of the server's threads meanwhile.
+MAX_CONNECT_TIMEOUT = 60
 
 
 class LearnerConnections(BaseBackend):
-    """The learner's connections in one account and region: the connections the network tracks, how
-    many attempts were made, and when the last one's packets end (a learner makes one attempt at a
-    time: a blocked one waits out its timeout)."""
+    """The learner's connections in one account and region: the connections the network tracks, and how
+    many attempts were made (each attempt's ports and sizes are seeded by its number)."""
 
     def __init__(self, region_name: str, account_id: str):
         super().__init__(region_name, account_id)
         self.tracker = ConnectionTracker()
         self.attempts = 0
-        self.busy_until = 0
         self.lock = threading.Lock()
 
 
@@ -47,15 +57,20 @@ learner_connections = BackendDict(LearnerConnections, "ec2")
 
 
 class ConnectionAttempts:
-    """Control endpoint `connect`: {region, source, destination (a public IPv4), port, [keep_open]}.
+    """Control endpoint `connect`: {region, source, destination (a public IPv4), port, [timeout], [keep_open]}.
 
-    An accepted connection is a short session (handshake, a few KB each way, close) unless
-    `keep_open`, in which case it stays tracked and later calls with its `session` send more on it,
-    whatever the security groups say by then."""
+    The call takes the time the attempt takes, as a real TCP connect does: an accepted connection is
+    a short session (handshake, a few KB each way, close) and returns when it is over; a refused one
+    retries its SYN until the client's connect timeout (`timeout` seconds, 10 by default) and returns
+    then. Its records are delivered when it returns, so they describe the past, as on AWS. With
+    `keep_open` an accepted connection stays tracked (it keeps flowing whatever the security groups
+    say by then) and the call returns after its data."""
 
-    def __init__(self, delivery: FlowLogDelivery, clock: Callable[[], float] = time.time):
+    def __init__(self, delivery: FlowLogDelivery, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep):
         self.delivery = delivery
         self.clock = clock
+        self.sleep = sleep
 
     def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
         region = request.get("region", "us-east-1")
@@ -65,27 +80,29 @@ class ConnectionAttempts:
         except LookupError as error:
             raise ValueError(str(error)) from None
         port = int(request.get("port", 22))
+        timeout = connect_timeout(request)
+        began = self._begin_within_one_window(span=max(syn_times(0, timeout)[-1], SESSION_SECONDS))
+        start = int(began)  # records count in whole seconds
         connections = learner_connections[DEFAULT_ACCOUNT_ID][region]
         with connections.lock:
-            now = max(int(self.clock()), connections.busy_until)
-            if now % AGGREGATION_INTERVAL > AGGREGATION_INTERVAL - ATTEMPT_SECONDS:
-                # Start in the next capture window, so one attempt's packets make one record per flow
-                # and the records a lab shows are the same from run to run.
-                now += AGGREGATION_INTERVAL - now % AGGREGATION_INTERVAL
             connections.attempts += 1
             # Seeded by the attempt, so a fresh local cloud replays the same ports and byte counts.
             rng = random.Random(f"{request['source']}>{eni.private_ip_address}:{port}#{connections.attempts}")
             interface = interface_view(ec2, eni)
             try:
-                attempt = connections.tracker.connect(Peer.internet(request["source"]), interface, port, at=now, rng=rng)
+                attempt = connections.tracker.connect(Peer.internet(request["source"]), interface, port, at=start,
+                                                      rng=rng, connect_timeout=timeout)
             except Unreachable as error:
                 raise ValueError(str(error)) from None
             traffic: Traffic = attempt.traffic
             if attempt.accepted:
-                traffic += connections.tracker.send(attempt.session_id, interface, at=now + 1, rng=rng)
+                traffic += connections.tracker.send(attempt.session_id, interface, at=start + 1, rng=rng)
                 if not request.get("keep_open"):
-                    traffic += connections.tracker.close(attempt.session_id, interface, at=now + 2)
-            connections.busy_until = max(p.packet.time for p in traffic.packets) + 1
+                    traffic += connections.tracker.close(attempt.session_id, interface, at=start + SESSION_SECONDS)
+        # The client returns once its session's last packet is sent, or when it gives up at its timeout;
+        # only then are the records over, and delivered.
+        last_packet = max(p.packet.time for p in traffic.packets)
+        self._wait_until(began + (last_packet - start if attempt.accepted else timeout))
         records = traffic.flow_records(AGGREGATION_INTERVAL)
         delivered = self.delivery.deliver(DEFAULT_ACCOUNT_ID, region, records_to_table(records)) if records else None
         syns = sum(1 for p in traffic.packets if p.packet.tcp_flags == 2 and p.packet.direction == "ingress")
@@ -93,12 +110,36 @@ class ConnectionAttempts:
             "connected": attempt.accepted,
             "detail": ("handshake completed; session exchanged data and closed" if attempt.accepted and not
                        request.get("keep_open") else "handshake completed; session open" if attempt.accepted else
-                       f"timed out: {syns} SYN packets got no answer"),
-            "at": now,
+                       f"timed out after {timeout:g} s: {syns} SYN packets got no answer"),
+            "at": start,
             "session": attempt.session_id if request.get("keep_open") else None,
             "records": len(records),
             "delivered": delivered.records if delivered else {},
         }
+
+    def _begin_within_one_window(self, span: int) -> float:
+        """When the attempt's first packet leaves: now, or, when its packets (`span` seconds from the
+        first to the last) would cross into the next capture window, the start of that window (waited
+        for), so that one attempt makes one record per flow and a lab shows the same records every run."""
+        now = self.clock()
+        crosses = int(now) % AGGREGATION_INTERVAL + span >= AGGREGATION_INTERVAL
+        if crosses and span < AGGREGATION_INTERVAL:  # (an attempt longer than a window crosses one anyway)
+            now = float(int(now) // AGGREGATION_INTERVAL * AGGREGATION_INTERVAL + AGGREGATION_INTERVAL)
+            self._wait_until(now)
+        return now
+
+    def _wait_until(self, moment: float) -> None:
+        while (left := moment - self.clock()) > 0:
+            self.sleep(left)
+
+
+def connect_timeout(request: dict[str, Any]) -> float:
+    """The request's connect timeout in seconds: more than 0, at most MAX_CONNECT_TIMEOUT."""
+    timeout = request.get("timeout", CONNECT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_CONNECT_TIMEOUT:
+        raise ValueError(f"timeout must be a number of seconds more than 0 and at most {MAX_CONNECT_TIMEOUT}, "
+                         f"not {timeout!r}")
+    return float(timeout)
 
 
 class BackgroundTraffic:
@@ -107,7 +148,9 @@ class BackgroundTraffic:
         self.clock = clock
 
     def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Control endpoint `background-traffic`: {region, seed, records | minutes, [interface_ids]}."""
+        """Control endpoint `background-traffic`: {region, seed, records | minutes, [end], [interface_ids]}.
+
+        The noise fills the `minutes` before `end` (Unix seconds; by default now): records of the past."""
         region = request.get("region", "us-east-1")
         interfaces = flow_logged_interfaces(DEFAULT_ACCOUNT_ID, region, request.get("interface_ids"))
         if not interfaces:
@@ -116,7 +159,10 @@ class BackgroundTraffic:
         records, minutes = request.get("records"), request.get("minutes")
         if records is None and minutes is None:
             raise ValueError("Give the number of records or the number of minutes of background traffic.")
-        end = int(self.clock()) // AGGREGATION_INTERVAL * AGGREGATION_INTERVAL
+        now = int(self.clock())
+        end = int(request.get("end", now)) // AGGREGATION_INTERVAL * AGGREGATION_INTERVAL
+        if end > now:
+            raise ValueError("Background traffic describes the past: its end must not be later than now.")
         start = end - int(minutes or 60) * 60
         ec2 = backends.ec2(DEFAULT_ACCOUNT_ID, region)
         views = {i.interface_id: interface_view(ec2, ec2.enis[i.interface_id]) for i in interfaces}

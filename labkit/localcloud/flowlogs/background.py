@@ -2,10 +2,13 @@
 
 What an internet-facing ENI sees in its flow logs:
 - scanners knocking on SSH (22), Telnet (23), RDP (3389) and SMB (445), which the security group
-  rejects: one inbound REJECT record with a SYN (tcp-flags 2), one or two packets;
+  rejects: one inbound REJECT record with a SYN (tcp-flags 2), one or two packets; a few scanners
+  make most of the knocks;
+- now and then a port sweep: one scanner trying a hundred or more low ports within one window;
+- a few SSH brute-forcers, each trying port 22 again and again for hours;
 - web clients on 80/443, accepted both ways: the request (ingress) and the stateful reply (egress,
   traffic-path 8, through the internet gateway), tcp-flags 3/19 when the connection closed within
-  the window, else 2/18;
+  the window, else 2/18; they follow a daily rhythm (people browse by day), the scanners do not;
 - now and then a capture window in which one ENI had no traffic (a NODATA record, and no other
   record of that ENI in that window), and a rare SKIPDATA record.
 
@@ -52,6 +55,13 @@ class TrafficMix:
     web_share: float = 0.3  # share of records that are web requests and their replies
     quiet_window_chance: float = 0.05  # a capture window with one quiet ENI (NODATA); needs 2+ ENIs
     skipdata_chance: float = 0.005  # a capture window with one SKIPDATA record
+    daily_swing: float = 0.8  # web traffic at its daily peak is 1 + swing times the mean, at night 1 - swing
+    peak_hour_utc: int = 14
+    port_sweeps_per_day: float = 4.0
+    ports_per_sweep: int = 150
+    brute_forcers: int = 3
+    brute_force_share: float = 0.1  # of the records, when sized by count
+    brute_force_attempts_per_minute: float = 1.0  # each, while active, when sized by a time range
 
 
 def generate_background_traffic(interfaces: Sequence[NetworkInterface], *, seed: int, start: int,
@@ -90,23 +100,53 @@ class _Generator:
                                  "instance_id", "region", "az_id")}
         self.scanners = self._public_addresses(4096)
         ranks = np.arange(1, len(self.scanners) + 1)
-        self.scanner_popularity = (1 / ranks) / (1 / ranks).sum()  # a few scanners make most of the noise
+        self.scanner_popularity = ranks ** -0.8 / (ranks ** -0.8).sum()  # a few scanners make much of the noise
         self.web_clients = self._public_addresses(65536)
 
         self.window_start = np.arange(start, end, interval, dtype=np.int64)
         self.window_length = np.minimum(self.window_start + interval, end) - self.window_start
         windows = len(self.window_start)
+        hours = (self.window_start % 86400) / 3600
+        web_rhythm = 1 + mix.daily_swing * np.cos(2 * np.pi * (hours - mix.peak_hour_utc) / 24)
+        weight = self.window_length * (mix.web_share * web_rhythm + 1 - mix.web_share)
+        self.brute_sources = self._public_addresses(mix.brute_forcers)
+        active = self._brute_force_spans(mix.brute_forcers, windows)
+        self.sweep_windows = np.sort(rng.choice(windows, min(windows, rng.poisson(
+            mix.port_sweeps_per_day * (end - start) / 86400)), replace=False))
         if records is None:
             rate = mix.records_per_minute_per_eni * self.eni_count / 60
-            self.counts = rng.poisson(rate * self.window_length)
+            typical = rng.poisson(rate * weight)
+            self.brute = rng.poisson(active * mix.brute_force_attempts_per_minute * self.window_length / 60)
+            sweep_total = len(self.sweep_windows) * mix.ports_per_sweep
         else:
-            self.counts = rng.multinomial(records, self.window_length / self.window_length.sum())
-        self.quiet = (rng.random(windows) < mix.quiet_window_chance) & (self.eni_count > 1) & (self.counts > 0)
+            brute_total = round(records * mix.brute_force_share) if active.any() else 0
+            stretches = (active * self.window_length).ravel()
+            self.brute = (rng.multinomial(brute_total, stretches / stretches.sum()).reshape(active.shape)
+                          if brute_total else np.zeros(active.shape, dtype=np.int64))
+            sweep_total = min(len(self.sweep_windows) * mix.ports_per_sweep, records // 10)
+            typical = rng.multinomial(records - brute_total - sweep_total, weight / weight.sum())
+        self.sweep = np.zeros(windows, dtype=np.int64)
+        if len(self.sweep_windows):
+            self.sweep[self.sweep_windows] = rng.multinomial(sweep_total, np.ones(len(self.sweep_windows))
+                                                             / len(self.sweep_windows))
+        self.counts = typical + self.brute.sum(axis=0) + self.sweep
+        self.quiet = (rng.random(windows) < mix.quiet_window_chance) & (self.eni_count > 1) & (typical > 0)
         self.quiet_eni = rng.integers(0, self.eni_count, windows)
-        self.skip = (rng.random(windows) < mix.skipdata_chance) & (self.counts - self.quiet > 0)
-        rest = self.counts - self.quiet - self.skip
-        self.web_pairs = rng.binomial(rest // 2, mix.web_share)
+        self.skip = (rng.random(windows) < mix.skipdata_chance) & (typical - self.quiet > 0)
+        rest = typical - self.quiet - self.skip
+        web_chance = mix.web_share * web_rhythm / (mix.web_share * web_rhythm + 1 - mix.web_share)
+        self.web_pairs = rng.binomial(rest // 2, web_chance)
         self.scans = rest - 2 * self.web_pairs
+
+    def _brute_force_spans(self, brute_forcers: int, windows: int) -> np.ndarray:
+        """Which windows each brute-forcer is active in: one stretch of a tenth to three tenths of the
+        range each (boolean, brute-forcers x windows)."""
+        active = np.zeros((brute_forcers, windows), dtype=bool)
+        for k in range(brute_forcers):
+            length = max(1, int(windows * self.rng.uniform(0.1, 0.3)))
+            first = int(self.rng.integers(0, windows - length + 1))
+            active[k, first:first + length] = True
+        return active
 
     def tables(self, batch_rows: int) -> Iterator[pa.Table]:
         """Consecutive runs of whole windows holding about `batch_rows` records each."""
@@ -121,23 +161,45 @@ class _Generator:
 
     def _chunk(self, windows: np.ndarray) -> pa.Table:
         parts = [self._scans(np.repeat(windows, self.scans[windows])),
+                 self._brute_force(windows), self._sweeps(windows[self.sweep[windows] > 0]),
                  *self._web(np.repeat(windows, self.web_pairs[windows])),
                  self._status_rows(windows[self.quiet[windows]], "NODATA"),
                  self._status_rows(windows[self.skip[windows]], "SKIPDATA")]
         return pa.concat_tables(parts)
 
     def _scans(self, window: np.ndarray) -> pa.Table:
+        """Knocks on the admin ports, mostly by the few most active scanners."""
+        n = len(window)
+        source = self.scanners.take(self.rng.choice(len(self.scanners), n, p=self.scanner_popularity))
+        return self._rejected_syns(window, source, self.rng.choice(SCAN_PORTS, n, p=SCAN_PORT_WEIGHTS))
+
+    def _brute_force(self, windows: np.ndarray) -> pa.Table:
+        """The brute-forcers' SSH attempts in these windows, rejected like any scan."""
+        attempts = self.brute[:, windows]
+        who = np.repeat(np.arange(len(attempts)), attempts.sum(axis=1))
+        window = np.concatenate([np.repeat(windows, row) for row in attempts]) if len(attempts) else windows[:0]
+        return self._rejected_syns(window, self.brute_sources.take(who), np.full(len(window), 22))
+
+    def _sweeps(self, windows: np.ndarray) -> pa.Table:
+        """Port sweeps: in each window, one scanner tries that many distinct ports up to 1024."""
+        sizes = self.sweep[windows]
+        ports = np.concatenate([self.rng.choice(np.arange(1, 1025), size, replace=False) for size in sizes]
+                               ) if len(sizes) else np.zeros(0, dtype=np.int64)
+        sweeper = self.rng.choice(len(self.scanners), len(windows), p=self.scanner_popularity)
+        return self._rejected_syns(np.repeat(windows, sizes), self.scanners.take(np.repeat(sweeper, sizes)), ports)
+
+    def _rejected_syns(self, window: np.ndarray, source: pa.Array, dstport: np.ndarray) -> pa.Table:
+        """Inbound SYNs the security group rejects, one record each: a SYN, sometimes retried."""
         rng, n = self.rng, len(window)
         eni = self._traffic_eni(window)
-        packets = 1 + (rng.random(n) < 0.3)  # a SYN, sometimes retransmitted
-        source = self.scanners.take(rng.choice(len(self.scanners), n, p=self.scanner_popularity))
+        packets = 1 + (rng.random(n) < 0.3)
         target = self.eni["private_ip"].take(eni)
         first, last = self._times(window, (packets - 1) * rng.integers(1, 4, n))
         return self._table(n, eni, srcaddr=source, dstaddr=target, pkt_srcaddr=source, pkt_dstaddr=target,
-                           srcport=rng.integers(1024, 65536, n), dstport=rng.choice(SCAN_PORTS, n, p=SCAN_PORT_WEIGHTS),
-                           protocol=np.full(n, 6), packets=packets, bytes=packets * rng.choice([40, 44, 60], n),
-                           start=first, end=last, action=_repeat("REJECT", n), log_status=_repeat("OK", n),
-                           tcp_flags=np.full(n, 2), type=_repeat("IPv4", n), flow_direction=_repeat("ingress", n))
+                           srcport=rng.integers(1024, 65536, n), dstport=dstport, protocol=np.full(n, 6),
+                           packets=packets, bytes=packets * rng.choice([40, 44, 60], n), start=first, end=last,
+                           action=_repeat("REJECT", n), log_status=_repeat("OK", n), tcp_flags=np.full(n, 2),
+                           type=_repeat("IPv4", n), flow_direction=_repeat("ingress", n))
 
     def _web(self, window: np.ndarray) -> tuple[pa.Table, pa.Table]:
         """Requests from web clients and the servers' replies, one pair per connection."""

@@ -12,10 +12,12 @@ traffic itself, carry on.
 An S3 flow log has one file per 5-minute window, as on AWS: records that arrive for a window whose
 file is already there are added to that file (it is written again, under the same key).
 
-By default records are delivered at once, so the lab runs fast. `DeliveryDelays.realistic()` holds
-them back as AWS does (about 5 minutes after a record's end to CloudWatch Logs, 10 to S3), for a
-realistic classroom; records older than that, such as the internet noise of the past hours, are
-delivered at once, as AWS would have delivered them by now.
+A record describes the past: it is never delivered before its end. By default it is delivered as
+soon as it has ended (at once for the traffic the local cloud simulates, which is over when its call
+returns), so the lab runs fast. `DeliveryDelays.realistic()` holds records back as AWS does (about 5
+minutes after a record's end to CloudWatch Logs, 10 to S3), for a realistic classroom; records older
+than that, such as the internet noise of the past hours, are delivered at once, as AWS would have
+delivered them by now.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class DeliveryDelays:
 
     @property
     def mode(self) -> str:
-        """`realistic` when records are held back, `instant` when they are delivered at once."""
+        """`realistic` when records are held back, `instant` when they are delivered as soon as they end."""
         return "realistic" if self.s3_seconds or self.cloudwatch_seconds else "instant"
 
     @classmethod
@@ -80,12 +82,13 @@ class DeliveryReport:
 
 class DeliveryState(BaseBackend):
     """Flow-log delivery in one account and region: the S3 flow logs' open files (by flow log id), and
-    the deliveries held back until AWS would make them (due time, sequence, action)."""
+    the deliveries held back until they are due, a heap of (due time, sequence, action) per delivery
+    that scheduled them (each is due by that delivery's clock, so only its own worker makes them)."""
 
     def __init__(self, region_name: str, account_id: str):
         super().__init__(region_name, account_id)
         self.s3_writers: dict[str, S3FlowLogWriter] = {}
-        self.pending: list[tuple[float, int, Callable[[], None]]] = []
+        self.pending: dict[FlowLogDelivery, list[tuple[float, int, Callable[[], None]]]] = {}
         self.lock = threading.RLock()
 
 
@@ -93,8 +96,8 @@ delivery_states = BackendDict(DeliveryState, "ec2")
 
 
 class FlowLogDelivery:
-    """Delivers records to every flow log that covers their ENI, at once or with AWS's delays; one
-    worker thread makes the held-back deliveries of every account and region."""
+    """Delivers records to every flow log that covers their ENI, once they have ended or with AWS's
+    delays; one worker thread makes the held-back deliveries of every account and region."""
 
     def __init__(self, delays: DeliveryDelays | None = None, clock: Callable[[], float] = time.time):
         self.delays = delays or DeliveryDelays.from_environment()
@@ -119,17 +122,18 @@ class FlowLogDelivery:
         return report
 
     def _schedule(self, state: DeliveryState, flow_log: Any, records: pa.Table) -> None:
-        """Deliver now, or (with delays) when AWS would: `delay` after a record's end. Records that
-        ended longer ago than that (internet noise of the past hours) AWS has delivered already."""
+        """Deliver when AWS would: `delay` after a record's end (with no delay: once it has ended). Records
+        that ended longer ago than that (internet noise of the past hours) AWS has delivered already."""
         if flow_log.log_destination_type == "s3":
             delay, deliver = self.delays.s3_seconds, functools.partial(self._to_s3, state, flow_log)
         else:
             delay, deliver = self.delays.cloudwatch_seconds, functools.partial(
                 _to_cloudwatch, flow_log, state.account_id, state.region_name)
-        if delay <= 0:
+        delivered_by = self._clock() - delay  # the latest end of a record AWS has delivered by now
+        if pc.max(records.column("end")).as_py() <= delivered_by:  # all of them (one pass, no copy)
             deliver(records)
             return
-        delivered_by_now = pc.less_equal(records.column("end"), self._clock() - delay)
+        delivered_by_now = pc.less_equal(records.column("end"), delivered_by)
         past, recent = records.filter(delivered_by_now), records.filter(pc.invert(delivered_by_now))
         if past.num_rows:
             deliver(past)
@@ -137,7 +141,8 @@ class FlowLogDelivery:
             return
         due = pc.max(recent.column("end")).as_py() + delay
         with state.lock:
-            heapq.heappush(state.pending, (due, next(self._sequence), functools.partial(deliver, recent)))
+            heapq.heappush(state.pending.setdefault(self, []),
+                           (due, next(self._sequence), functools.partial(deliver, recent)))
         with self._worker_lock:
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run_pending, name="labkit-flow-log-delivery", daemon=True)
@@ -147,9 +152,9 @@ class FlowLogDelivery:
         while True:
             for _account, _region, state in list(delivery_states.iter_backends()):
                 with state.lock:
-                    due = []
-                    while state.pending and state.pending[0][0] <= self._clock():
-                        due.append(heapq.heappop(state.pending)[2])
+                    pending, due = state.pending.get(self, []), []
+                    while pending and pending[0][0] <= self._clock():
+                        due.append(heapq.heappop(pending)[2])
                 for action in due:
                     try:
                         action()

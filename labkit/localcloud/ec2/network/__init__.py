@@ -15,7 +15,16 @@ view and the per-packet decision), `flows` (observed packets to records), `conne
 and the tracker, ping, UDP).
 """
 
-from .connections import Attempt, ConnectionTracker, SessionNotOpen, Unreachable, ping, udp_exchange
+from .connections import (
+    CONNECT_TIMEOUT,
+    Attempt,
+    ConnectionTracker,
+    SessionNotOpen,
+    Unreachable,
+    ping,
+    syn_times,
+    udp_exchange,
+)
 from .flows import ObservedPacket, Traffic, flow_records
 from .interfaces import Interface, decide
 from .network_acls import NetworkAcl, NetworkAclEntry
@@ -29,8 +38,8 @@ from .security_groups import (
 )
 
 __all__ = [
-    "ALLOW_ALL_EGRESS", "Attempt", "ConnectionTracker", "Interface", "NetworkAcl", "NetworkAclEntry",
-    "ObservedPacket", "Packet", "Peer", "SecurityGroup", "SecurityGroupRule", "SessionNotOpen", "Traffic",
-    "Unreachable", "connection_is_tracked", "decide", "flow_records", "ping", "security_groups_allow",
-    "udp_exchange",
+    "ALLOW_ALL_EGRESS", "CONNECT_TIMEOUT", "Attempt", "ConnectionTracker", "Interface", "NetworkAcl",
+    "NetworkAclEntry", "ObservedPacket", "Packet", "Peer", "SecurityGroup", "SecurityGroupRule", "SessionNotOpen",
+    "Traffic", "Unreachable", "connection_is_tracked", "decide", "flow_records", "ping", "security_groups_allow",
+    "syn_times", "udp_exchange",
 ]

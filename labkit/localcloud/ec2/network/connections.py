@@ -4,8 +4,8 @@ Each simulation takes the current `Interface` view, the time (Unix seconds) and,
 are drawn, a seeded `random.Random`, and returns the `Traffic` the ENI's flow logs saw. Choices, so
 records look like the real thing:
 - A TCP client (a laptop, or the instance) picks an ephemeral port in 32768-60999 (Linux's range) and
-  retransmits an unanswered SYN after 1, 3 and 7 s (Linux: a 1 s first timeout, doubled each time)
-  until its connect timeout, 10 s by default: a rejected attempt is 4 SYNs of 60 bytes over 7 s.
+  retransmits an unanswered SYN after 1, 3, 7, 15 s, ... (Linux: a 1 s first timeout, doubled each time)
+  until its connect timeout, 10 s by default: then a rejected attempt is 4 SYNs of 60 bytes over 7 s.
 - Segment sizes are those of Linux with TCP timestamps: SYN and SYN-ACK 60 bytes, a bare ACK or FIN 52,
   data in segments of up to 1448 bytes (1500 on the wire); the receiver ACKs every second segment.
 - A ping is an 84-byte echo request (ping's default 56 data bytes) and an 84-byte echo reply.
@@ -129,7 +129,7 @@ class ConnectionTracker:
         return tuple(self._sessions)
 
     def connect(self, client: Peer | Interface, server: Interface | Peer, port: int, *, at: int,
-                rng: random.Random, connect_timeout: int = CONNECT_TIMEOUT) -> Attempt:
+                rng: random.Random, connect_timeout: float = CONNECT_TIMEOUT) -> Attempt:
         """A TCP handshake to `port`, inbound (client a Peer) or outbound (client the Interface).
 
         Rejected SYNs, or SYN-ACKs rejected on the way back, repeat until the client's connect timeout.
@@ -141,7 +141,7 @@ class ConnectionTracker:
         conversation = _Conversation(interface.interface_id, peer, peer_is_client, TCP,
                                      _ephemeral_port(rng, taken), port)
         traffic = Traffic()
-        for time in _syn_times(at, connect_timeout):
+        for time in syn_times(at, connect_timeout):
             sent, established = conversation.exchange(interface, time, HANDSHAKE)
             traffic += sent
             if established:
@@ -224,10 +224,10 @@ def _ephemeral_port(rng: random.Random, taken: Container[int] = ()) -> int:
     return port
 
 
-def _syn_times(at: int, connect_timeout: int) -> list[int]:
+def syn_times(at: int, connect_timeout: float) -> list[int]:
     """When a client sends its SYN and retransmits it: after 1, 3, 7, 15, ... s, within the timeout."""
-    if connect_timeout < 1:
-        raise ValueError("the connect timeout is at least 1 s")
+    if not connect_timeout > 0:
+        raise ValueError("the connect timeout is more than 0 s")
     offsets = itertools.takewhile(lambda offset: offset < connect_timeout, (2 ** k - 1 for k in itertools.count()))
     return [at + offset for offset in offsets]
 

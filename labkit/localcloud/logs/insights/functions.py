@@ -34,7 +34,13 @@ def as_number(value: Typed) -> str:
 
 
 def as_text(value: Typed) -> str:
-    return value.sql if value.kind == "str" else f"CAST({value.sql} AS VARCHAR)"
+    if value.kind == "str":
+        return value.sql
+    if value.kind == "num":  # as results write numbers: a whole number without DuckDB's `.0`, no inf or nan
+        whole = f"TRY_CAST({value.sql} AS BIGINT)"
+        return (f"(CASE WHEN {whole} = {value.sql} THEN CAST({whole} AS VARCHAR) "
+                f"WHEN isfinite({value.sql}) THEN CAST({value.sql} AS VARCHAR) END)")
+    return f"CAST({value.sql} AS VARCHAR)"
 
 
 def as_condition(value: Typed) -> str:
@@ -63,6 +69,8 @@ for _names, _unit in (
     for _name in _names:
         _PERIOD_UNITS[_name] = _unit
 
+# The times results can write (yyyy-MM-dd HH:mm:ss.SSS): 0001-01-01 to 9999-12-31, in epoch milliseconds.
+MIN_TIME_MS, MAX_TIME_MS = -62_135_596_800_000, 253_402_300_799_999
 _MONDAY_1970_MS = 4 * 86_400_000  # weeks start on Monday; 1970-01-01 was a Thursday
 
 
@@ -124,7 +132,9 @@ def is_ipv6(text_sql: str) -> str:
 
 
 def _ipv4_number(text_sql: str) -> str:
-    parts = [f"CAST(split_part({text_sql}, '.', {i}) AS BIGINT)" for i in range(1, 5)]
+    # TRY_CAST to octets: DuckDB evaluates this for rows the IPv4 test rejects too. Then to BIGINT,
+    # because an octet times 16777216 overflows DuckDB's 32-bit products.
+    parts = [f"CAST(TRY_CAST(split_part({text_sql}, '.', {i}) AS UTINYINT) AS BIGINT)" for i in range(1, 5)]
     return f"({parts[0]} * 16777216 + {parts[1]} * 65536 + {parts[2]} * 256 + {parts[3]})"
 
 
@@ -195,8 +205,8 @@ def _text(name: str) -> Builder:
 
 
 def _round(args: list[Typed], call: Call, ts: str) -> Typed:
-    digits = f", {as_number(args[1])}" if len(args) > 1 else ""
-    return Typed(f"round({as_number(args[0])}{digits})", "num")
+    digits = f", TRY_CAST({as_number(args[1])} AS INTEGER)" if len(args) > 1 else ""
+    return Typed(f"round(CAST({as_number(args[0])} AS DOUBLE){digits})", "num")
 
 
 def _coalesce(args: list[Typed], call: Call, ts: str) -> Typed:
@@ -214,9 +224,9 @@ def _trim(name: str) -> Builder:
 
 
 def _substr(args: list[Typed], call: Call, ts: str) -> Typed:
-    # Insights counts from 0: substr("xyZfooxyZ", 3, 3) is "foo".
-    start = f"CAST({as_number(args[1])} AS BIGINT) + 1"
-    length = f", CAST({as_number(args[2])} AS BIGINT)" if len(args) > 2 else ""
+    # Insights counts from 0: substr("xyZfooxyZ", 3, 3) is "foo". Positions past 32 bits give no value.
+    start = f"TRY_CAST({as_number(args[1])} AS INTEGER) + 1"
+    length = f", TRY_CAST({as_number(args[2])} AS INTEGER)" if len(args) > 2 else ""
     return Typed(f"substr({as_text(args[0])}, {start}{length})", "str")
 
 
@@ -229,7 +239,12 @@ def _if(args: list[Typed], call: Call, ts: str) -> Typed:
 
 
 def _time_arg(value: Typed) -> str:
-    return value.sql if value.kind in ("time", "num") else f"TRY_CAST({value.sql} AS BIGINT)"
+    """Epoch milliseconds as a BIGINT, or null outside the years results can write (1 to 9999): DuckDB
+    refuses dates beyond its range, and a month or year period turns the value into a date."""
+    if value.kind == "time":
+        return value.sql
+    millis = f"TRY_CAST({as_number(value)} AS BIGINT)"
+    return f"(CASE WHEN {millis} BETWEEN {MIN_TIME_MS} AND {MAX_TIME_MS} THEN {millis} END)"
 
 
 def _aggregate_number(name: str) -> Builder:
@@ -275,7 +290,7 @@ def _bool(template: Callable[[list[Typed], Call], str]) -> Builder:
 
 FUNCTIONS: dict[str, Function] = {
     # numeric
-    "abs": Function(1, 1, _num("abs")),
+    "abs": Function(1, 1, lambda a, c, ts: Typed(f"abs(CAST({as_number(a[0])} AS DOUBLE))", "num")),  # |min BIGINT|
     "ceil": Function(1, 1, _num("ceil")),
     "floor": Function(1, 1, _num("floor")),
     "greatest": Function(1, None, _num("greatest")),
@@ -305,7 +320,7 @@ FUNCTIONS: dict[str, Function] = {
     "bin": Function(1, 1, lambda a, c, ts: Typed(floor_time(ts, c.args[0]), "time")),
     "datefloor": Function(2, 2, lambda a, c, ts: Typed(floor_time(_time_arg(a[0]), c.args[1]), "time")),
     "dateceil": Function(2, 2, lambda a, c, ts: Typed(ceil_time(_time_arg(a[0]), c.args[1]), "time")),
-    "frommillis": Function(1, 1, lambda a, c, ts: Typed(f"CAST({as_number(a[0])} AS BIGINT)", "time")),
+    "frommillis": Function(1, 1, lambda a, c, ts: Typed(_time_arg(a[0]), "time")),
     "tomillis": Function(1, 1, lambda a, c, ts: Typed(_time_arg(a[0]), "num")),
     # IP addresses
     "isvalidip": Function(1, 1, _bool(lambda a, c: f"({is_ipv4(as_text(a[0]))} OR {is_ipv6(as_text(a[0]))})")),

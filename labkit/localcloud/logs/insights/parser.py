@@ -196,13 +196,15 @@ class _Parser:
     def disjunction(self) -> Expr:
         start, left = self.current, self.conjunction()
         while self.accept_word("or"):
-            left = Binary(self.source(start), start, "or", left, self.conjunction())
+            right = self.conjunction()
+            left = Binary(self.source(start), start, "or", left, right)
         return left
 
     def conjunction(self) -> Expr:
         start, left = self.current, self.negation()
         while self.accept_word("and"):
-            left = Binary(self.source(start), start, "and", left, self.negation())
+            right = self.negation()
+            left = Binary(self.source(start), start, "and", left, right)
         return left
 
     def negation(self) -> Expr:
@@ -231,7 +233,8 @@ class _Parser:
             return Like(self.source(start), start, left, pattern, False)
         if self.current.is_symbol(*_COMPARISONS):
             op = self.advance().text
-            return Binary(self.source(start), start, op, left, self.additive())
+            right = self.additive()
+            return Binary(self.source(start), start, op, left, right)
         return left
 
     def pattern(self, allow_string: bool) -> StringLit | RegexLit:
@@ -257,20 +260,23 @@ class _Parser:
         start, left = self.current, self.multiplicative()
         while self.current.is_symbol("+", "-"):
             op = self.advance().text
-            left = Binary(self.source(start), start, op, left, self.multiplicative())
+            right = self.multiplicative()
+            left = Binary(self.source(start), start, op, left, right)
         return left
 
     def multiplicative(self) -> Expr:
         start, left = self.current, self.power()
         while self.current.is_symbol("*", "/", "%"):
             op = self.advance().text
-            left = Binary(self.source(start), start, op, left, self.power())
+            right = self.power()
+            left = Binary(self.source(start), start, op, left, right)
         return left
 
     def power(self) -> Expr:
         start, base = self.current, self.unary()
         if self.accept_symbol("^"):
-            return Binary(self.source(start), start, "^", base, self.power())
+            right = self.power()
+            return Binary(self.source(start), start, "^", base, right)
         return base
 
     def unary(self) -> Expr:

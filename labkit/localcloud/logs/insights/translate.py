@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .fields import FLOW_LOG_FIELDS, FLOW_PARTS_SQL, SYSTEM_FIELDS, flow_field, is_flow_field, system_field
+from .fields import (FLOW_LOG_FIELDS, FLOW_PARTS_SQL, SYSTEM_FIELDS, flow_field, is_flow_field, json_field,
+                     system_field)
 from .functions import FUNCTIONS, Typed, ValueKind, as_condition, as_number, as_text, sql_string
 from .nodes import (Binary, Call, Command, Dedup, Display, Expr, FieldRef, Fields, Filter, InList, Like, Limit,
                     NumberLit, Parse, PeriodLit, Query, RegexLit, Sort, Star, Stats, StringLit, Unary)
@@ -31,6 +32,8 @@ class Plan:
     ctes: str                      # "s0 AS (...), s1 AS (...)"
     select: str                    # the final SELECT over the last stage
     columns: list[OutputColumn]    # the visible result columns, in order
+    json_fields_at: int | None     # rows show every field: an event's JSON fields go here among the
+                                   # columns, and the select carries `__json` after them
     with_ptr: bool                 # rows are events: the select ends with PTR_COLUMNS
     matched_in_rows: bool          # the select ends with `recordsMatched` (aggregated queries)
     matched_stage: str             # the stage whose row count is `recordsMatched`
@@ -88,14 +91,16 @@ class _Translator:
         columns = [OutputColumn(name, self.resolve(name).kind) for name in self.output_names()]
         values = [self.resolve(column.name).sql for column in columns]
         self.stages[0] = self.base_stage()
-        hidden = list(PTR_COLUMNS) if self.events else ['"__matched"'] if self.matched_column else []
+        json_fields_at = len(SYSTEM_FIELDS) + len(FLOW_LOG_FIELDS) if self.shows_every_field() else None
+        hidden = ["__json"] if json_fields_at is not None else []
+        hidden += list(PTR_COLUMNS) if self.events else ['"__matched"'] if self.matched_column else []
         select_list = ", ".join(values + hidden) or "NULL"
         result_limit = limit if limit is not None else (None if self.limited else DEFAULT_RESULT_LIMIT)
         select = f"SELECT {select_list} FROM {self.current} ORDER BY {self.order_sql()}"
         if result_limit is not None:
             select += f" LIMIT {result_limit}"
         ctes = ", ".join(f"s{index} AS ({body})" for index, body in enumerate(self.stages))
-        return Plan(ctes, select, columns, self.events, self.matched_column, matched)
+        return Plan(ctes, select, columns, json_fields_at, self.events, self.matched_column, matched)
 
     # --- stages ----------------------------------------------------------------------------
 
@@ -117,7 +122,7 @@ class _Translator:
             conditions.append(f"log_group IN ({groups})")
         parts = f", {FLOW_PARTS_SQL} AS __parts" if self.uses_flow_fields else ""
         return (f"SELECT log_group AS __group, log_stream AS __stream, timestamp_ms AS __ts, "
-                f"ingestion_time_ms AS __ingest, message AS __msg{parts} "
+                f"ingestion_time_ms AS __ingest, message AS __msg, json_fields AS __json{parts} "
                 f"FROM {EVENTS_TABLE} WHERE {' AND '.join(conditions)}")
 
     # --- commands --------------------------------------------------------------------------
@@ -196,7 +201,7 @@ class _Translator:
         self.group_keys = [f'"k{index}"' for index in range(len(groups))]
 
     def sort(self, command: Sort) -> None:
-        self.order = [(self.resolve(key.name).sql, key.descending) for key in command.keys]
+        self.order = [term for key in command.keys for term in _sort_terms(self.resolve(key.name), key.descending)]
 
     def limit(self, command: Limit) -> None:
         self.add_stage(f"SELECT * FROM {self.current} ORDER BY {self.order_sql()} LIMIT {command.count}")
@@ -214,6 +219,10 @@ class _Translator:
         if name not in self.visible:
             self.visible.append(name)
 
+    def shows_every_field(self) -> bool:
+        """No `fields`, `display` or `stats`: each event comes with every field it has."""
+        return self.events and self.display is None and self.visible is None
+
     def output_names(self) -> list[str]:
         if self.display is not None:
             return self.display
@@ -223,16 +232,18 @@ class _Translator:
         return list(SYSTEM_FIELDS) + flow + [name for name in self.parsed if name not in flow]
 
     def resolve(self, name: str) -> Typed:
+        """A field no event has is null wherever it appears, as is any field after `stats` but its own."""
         if name in self.scope:
             return self.scope[name]
-        if self.events:
-            system = system_field(name, self.account_id)
-            if system is not None:
-                return system
-            if is_flow_field(name):
-                self.uses_flow_fields = True
-                return flow_field(name)
-        return Typed("NULL", "null")
+        if not self.events:
+            return Typed("NULL", "null")
+        system = system_field(name, self.account_id)
+        if system is not None:
+            return system
+        if is_flow_field(name):
+            self.uses_flow_fields = True
+            return flow_field(name)
+        return json_field(name)
 
     def order_sql(self) -> str:
         if self.events:
@@ -255,7 +266,7 @@ class _Translator:
             operand = self.typed(expr.operand, aggregates_allowed)
             if expr.op == "not":
                 return Typed(f"(NOT {as_condition(operand)})", "bool")
-            return Typed(f"(-{as_number(operand)})", "num")
+            return Typed(f"(-CAST({as_number(operand)} AS DOUBLE))", "num")
         if isinstance(expr, Binary):
             left = self.typed(expr.left, aggregates_allowed)
             right = self.typed(expr.right, aggregates_allowed)
@@ -298,6 +309,14 @@ class _Translator:
         return function.build(args, expr, self.resolve("@timestamp").sql)
 
 
+def _sort_terms(value: Typed, descending: bool) -> list[tuple[str, bool]]:
+    if value.kind == "null":  # orders nothing (and DuckDB refuses to order by a constant)
+        return []
+    if value.kind == "str":  # text that reads as a number sorts as that number, before other text
+        return [(f"TRY_CAST({value.sql} AS DOUBLE)", descending), (value.sql, descending)]
+    return [(value.sql, descending)]
+
+
 def _is_value(expr: Expr) -> bool:
     """Periods and `*` are read by the function itself from the syntax tree."""
     return not isinstance(expr, (PeriodLit, Star))
@@ -320,7 +339,7 @@ def _literal_text(expr: NumberLit | StringLit) -> str:
     return sql_string(str(int(value)) if float(value).is_integer() else repr(value))
 
 
-_ARITHMETIC = {"+": "+", "-": "-", "*": "*", "/": "/", "%": "%"}
+_ARITHMETIC = ("+", "-", "*")
 _COMPARISON = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
@@ -329,8 +348,10 @@ def _binary(op: str, left: Typed, right: Typed) -> Typed:
         return Typed(f"({as_condition(left)} {op.upper()} {as_condition(right)})", "bool")
     if op == "^":
         return Typed(f"pow({as_number(left)}, {as_number(right)})", "num")
-    if op in _ARITHMETIC:
-        return Typed(f"({as_number(left)} {op} {as_number(right)})", "num")
+    if op in ("/", "%"):  # dividing by zero gives no value
+        return Typed(f"(CAST({as_number(left)} AS DOUBLE) {op} NULLIF({as_number(right)}, 0))", "num")
+    if op in _ARITHMETIC:  # in doubles, which overflow to infinity (no value) rather than fail
+        return Typed(f"(CAST({as_number(left)} AS DOUBLE) {op} {as_number(right)})", "num")
     sql_op = _COMPARISON[op]
     if left.kind == "str" and right.kind == "str":
         return Typed(f"({left.sql} {sql_op} {right.sql})", "bool")
