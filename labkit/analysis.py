@@ -122,7 +122,7 @@ def ensure_work_group(lab: Lab, Name: str, **create_work_group: Any) -> str:
     """The Athena work group `Name`, created with the lab's tags if missing (CreateWorkGroup's
     parameters as the notebook shows them); refuses a work group of the same name that is not the lab's."""
     athena = lab.client("athena")
-    if Name in _work_group_names(athena):
+    if Name in work_group_names(athena):
         if not _lab_owns_work_group(lab, Name):
             raise ConfigError(f"An Athena work group named {Name!r} exists but is not this lab run's: "
                               f"set name_prefix to use other names.")
@@ -132,7 +132,7 @@ def ensure_work_group(lab: Lab, Name: str, **create_work_group: Any) -> str:
     return Name
 
 
-def _work_group_names(athena: Any) -> list[str]:
+def work_group_names(athena: Any) -> list[str]:
     names, token = [], None
     while True:
         page = athena.list_work_groups(**({"NextToken": token} if token else {}))
@@ -156,7 +156,7 @@ def _lab_owns_work_group(lab: Lab, name: str) -> bool:
 def lab_work_group(lab: Lab) -> str | None:
     """The lab run's work group, if it exists."""
     name = lab.config.work_group_name
-    return name if name in _work_group_names(lab.client("athena")) and _lab_owns_work_group(lab, name) else None
+    return name if name in work_group_names(lab.client("athena")) and _lab_owns_work_group(lab, name) else None
 
 
 def ensure_database(lab: Lab, Name: str, Description: str = "") -> str:

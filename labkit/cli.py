@@ -95,9 +95,20 @@ def _parser() -> argparse.ArgumentParser:
     overview.add_argument("--json", action="store_true", help="print them as JSON")
     overview.set_defaults(func=_workshop_progress)
 
+    aws = commands.add_parser("aws", help="for running the lab on AWS").add_subparsers(required=True, metavar="ACTION")
+    policy = aws.add_parser("policy", help="print the IAM policy a learner's user or role needs for the whole lab")
+    policy.add_argument("--region", default="*", help="the lab's region (default *: any)")
+    policy.add_argument("--name-prefix", default="", help="the learner's name_prefix (* for every learner's: an "
+                                                          "instructor's sweep)")
+    policy.add_argument("--account-id", default="*", help="the AWS account (default *: any)")
+    policy.set_defaults(func=_aws_policy)
+
     teardown = commands.add_parser("teardown", help="remove everything the lab created")
     for option in ("--target", "--region", "--run-id", "--name-prefix"):
         teardown.add_argument(option, default=None)
+    teardown.add_argument("--sweep", action="store_true", help="on aws: list the lab's leftovers in every region "
+                                                               "(every run's, or --run-id's); remove them with --yes")
+    teardown.add_argument("--yes", action="store_true", help="with --sweep: remove what it lists")
     teardown.set_defaults(func=_teardown)
     return parser
 
@@ -196,9 +207,11 @@ def _run(args: argparse.Namespace) -> int:
     config = LabConfig.resolve(target=args.target, **{name: parameters[name] for name in _CONFIG_PARAMETERS
                                                       if parameters.get(name) is not None})
     if config.target == "aws":
-        from .session import connect
+        from .session import CONFIRM, connect
 
-        connect(config)
+        print(connect(config).preflight(), flush=True)
+        if not config.confirm_billable:
+            raise ConfigError(f"Nothing was created. {CONFIRM}")
     try:
         results, out_dir = run_lab(target=args.target, only=only, keep=args.keep, parameters=parameters,
                                    report=lambda line: print(line, flush=True),
@@ -302,6 +315,15 @@ def _workshop_progress(args: argparse.Namespace) -> int:
 
     overview = workshop.progress(args.homes)
     print(json.dumps(overview, ensure_ascii=False, indent=2) if args.json else workshop.progress_table(overview))
+
+
+def _aws_policy(args: argparse.Namespace) -> int:
+    from . import aws_policy
+
+    if args.name_prefix != "*":  # a real prefix is checked as the notebooks check it
+        LabConfig.resolve(target="aws", region="us-east-1", name_prefix=args.name_prefix)
+    config = LabConfig(target="aws", region=args.region, name_prefix=args.name_prefix.strip().lower())
+    print(aws_policy.text(aws_policy.policy(config, account_id=args.account_id)))
     return 0
 
 
@@ -312,6 +334,10 @@ def _teardown(args: argparse.Namespace) -> int:
 
     config = LabConfig.resolve(target=args.target, region=args.region, run_id=args.run_id,
                                name_prefix=args.name_prefix)
+    if args.sweep:
+        if config.target != "aws":
+            raise ConfigError("--sweep searches an AWS account's regions: use it with --target aws.")
+        return _sweep(connect(config), args.run_id, args.yes)
     if config.target == "local" and lifecycle.reachable_endpoint() is None:
         print("No local cloud is running: nothing to remove.")
         return 0
@@ -320,6 +346,29 @@ def _teardown(args: argparse.Namespace) -> int:
         print(f"{removal.status:<8} {removal.kind:<18} {removal.resource_id}")
     print(teardown.outcome(removals))
     return 0 if all(r.status == "removed" for r in removals) else 1
+
+
+def _sweep(lab: Any, run_id: str | None, yes: bool) -> int:
+    from . import sweep, teardown
+
+    leftovers = sweep.find(lab, run_id)
+    whose = f"run {run_id}" if run_id else "any run"
+    if not leftovers:
+        print(f"No leftover of the lab ({whose}) in account {lab.account_id}, in any region.")
+        return 0
+    print(f"{'region':<16} {'kind':<24} {'run id':<12} resource")
+    for item in leftovers:
+        note = item.note or (f"removed with its {item.removed_with}" if item.removed_with else "")
+        print(f"{item.region:<16} {item.kind:<24} {item.run_id:<12} {item.resource_id}" + (f"  ({note})" if note else ""))
+    if not yes:
+        print(f"{len(leftovers)} leftover(s) of the lab ({whose}) in account {lab.account_id}. Nothing was removed: "
+              f"run again with --yes to remove them.")
+        return 0
+    results = sweep.remove(lab, leftovers)
+    for item, removal in results:
+        print(f"{removal.status:<8} {item.region:<16} {removal.kind:<24} {removal.resource_id}")
+    print(teardown.outcome([removal for _, removal in results]))
+    return 0 if all(r.status == "removed" for _, r in results) else 1
 
 
 if __name__ == "__main__":

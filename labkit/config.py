@@ -18,6 +18,10 @@ RUN_ID_TAG = "labkit:run-id"
 LAB_NAME = "vpc-flow-logs"
 DEFAULT_RUN_ID = "default"
 
+# The AeroSecure server (Part 2): the smallest x86 Nitro type, and the timer after which it terminates itself.
+INSTANCE_TYPE = "t3.nano"
+SELF_DESTRUCT_MINUTES = 120
+
 _RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 _PREFIX = re.compile(r"^([a-z0-9][a-z0-9-]{0,19})?$")
 

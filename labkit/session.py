@@ -18,6 +18,10 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from .config import ConfigError, LabConfig
 
 
+CONFIRM = ("To go ahead, set the notebook parameter confirm_billable=True (papermill and labkit run: "
+           "-p confirm_billable True; or LABKIT_CONFIRM_BILLABLE=1).")
+
+
 @dataclass
 class Lab:
     """A connected lab: its configuration, a boto3 session, and who we are on the target."""
@@ -29,7 +33,7 @@ class Lab:
     endpoint: str | None = None  # the local cloud's endpoint; None on AWS
 
     def client(self, service: str) -> Any:
-        return self.session.client(service)
+        return self.session.client(service, region_name=self.region)
 
     @property
     def region(self) -> str:
@@ -40,13 +44,16 @@ class Lab:
         return self.config.bucket_name(self.account_id)
 
     def require_billable_ok(self, what: str) -> None:
-        """Refuse to create billable resources on AWS unless the learner said yes."""
+        """Refuse to create billable resources on AWS unless the learner said yes, showing what the lab
+        creates, where, and its estimated cost first."""
         if self.config.target == "aws" and not self.config.confirm_billable:
-            raise ConfigError(
-                f"Creating {what} in AWS account {self.account_id} costs money. Re-run with the notebook "
-                f"parameter confirm_billable=True (papermill: -p confirm_billable True, or "
-                f"LABKIT_CONFIRM_BILLABLE=1) once you have read the cost notes in the README."
-            )
+            raise ConfigError(f"Creating {what} in AWS account {self.account_id} costs money.\n"
+                              f"{self.preflight()}\n{CONFIRM}")
+
+    def preflight(self) -> str:
+        from .preflight import plan
+
+        return plan(self.config, self.account_id)
 
     def summary(self) -> str:
         where = f"local cloud at {self.endpoint}" if self.endpoint else "AWS"

@@ -375,7 +375,7 @@ class AthenaWorkGroups:
         lab.client("athena").delete_work_group(WorkGroup=resource_id, RecursiveDeleteOption=True)
 
     def exists(self, lab: Lab, resource_id: str) -> bool:
-        return analysis.lab_work_group(lab) == resource_id
+        return resource_id in analysis.work_group_names(lab.client("athena"))
 
 
 class AthenaQueryResults:
@@ -424,11 +424,12 @@ def teardown(lab: Lab, kinds: list[ResourceKind] | None = None) -> list[Removal]
     removals = []
     for kind in KINDS if kinds is None else kinds:
         for resource_id in kind.find(lab):
-            removals.append(Removal(kind.label, resource_id, _remove(lab, kind, resource_id)))
+            removals.append(Removal(kind.label, resource_id, remove(lab, kind, resource_id)))
     return removals
 
 
-def _remove(lab: Lab, kind: ResourceKind, resource_id: str) -> str:
+def remove(lab: Lab, kind: ResourceKind, resource_id: str) -> str:
+    """Delete one resource and wait until it is gone: "removed", or what went wrong."""
     try:
         kind.delete(lab, resource_id)
     except ClientError as error:

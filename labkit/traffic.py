@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from collections.abc import Iterator
 from typing import Any
 
+from .config import INSTANCE_TYPE, SELF_DESTRUCT_MINUTES
 from .session import Lab
 
 SUBNET_CIDR = "10.0.1.0/24"
 LOCAL_LEARNER_ADDRESS = "203.0.113.10"  # a documentation-range address stands for you on the local cloud
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-INSTANCE_TYPE = "t3.nano"  # the smallest x86 Nitro type
-SELF_DESTRUCT_MINUTES = 120
 SSH_USER = "ec2-user"  # Amazon Linux
 
 

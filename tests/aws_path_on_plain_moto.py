@@ -80,3 +80,17 @@ def test_a_changed_setting_replaces_the_flow_log(aws_lab):
     assert [fl["FlowLogId"] for fl in flow_logs.find_flow_logs(aws_lab, "S3-logs")] == [after["FlowLogId"]]
 
 
+
+
+def test_labkit_run_on_aws_shows_the_plan_and_stops_without_confirmation(monkeypatch, capsys):
+    from labkit.cli import main
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        assert main(["run", "--target", "aws", "-p", "region", "eu-west-1"]) == 2
+        assert boto3.client("ec2", region_name="eu-west-1").describe_vpcs(
+            Filters=[{"Name": "tag:labkit:lab", "Values": ["vpc-flow-logs"]}])["Vpcs"] == []
+    printed = capsys.readouterr()
+    assert "The lab will create, in AWS account 123456789012, region eu-west-1" in printed.out
+    assert "Estimated cost" in printed.out and "Nothing was created" in printed.err

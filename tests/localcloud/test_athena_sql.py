@@ -274,3 +274,11 @@ def test_java_double_matches_java_for_small_and_negative_numbers():
 def test_csv_quotes_values_and_leaves_null_empty():
     body = csv_text([ResultColumn.varchar("a"), ResultColumn("n", "bigint")], [['x"y', "1"], [None, None]])
     assert body == b'"a","n"\n"x""y","1"\n,\n'
+
+
+def test_external_is_no_table_property():
+    """sqlglot 30.31 parses EXTERNAL as a Property with no name: as a table parameter `""` Glue's UpdateTable
+    refuses the table (labkit's claim_table of the walkthrough's table failed)."""
+    create = parse_statement(PROJECTION_DDL)
+    assert isinstance(create, CreateTable)
+    assert "" not in create.properties and create.properties["skip.header.line.count"] == "1"
