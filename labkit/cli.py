@@ -315,6 +315,7 @@ def _workshop_progress(args: argparse.Namespace) -> int:
 
     overview = workshop.progress(args.homes)
     print(json.dumps(overview, ensure_ascii=False, indent=2) if args.json else workshop.progress_table(overview))
+    return 0
 
 
 def _aws_policy(args: argparse.Namespace) -> int:
