@@ -39,6 +39,7 @@ def test_create_external_table_gives_columns_partitions_storage_and_properties()
     assert create.storage.serde_parameters["field.delim"] == " "
     assert create.properties["skip.header.line.count"] == "1"
     assert create.properties["storage.location.template"].endswith("${region}/${day}")
+    assert "" not in create.properties  # EXTERNAL is a keyword, not a property (Glue refuses an empty key)
 
 
 def test_parquet_ddl_uses_the_parquet_serde():

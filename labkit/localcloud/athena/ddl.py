@@ -299,7 +299,7 @@ def _create_table(sql: str) -> CreateTable:
             storage = _storage_for_serde(prop.this.name, storage)
         elif isinstance(prop, exp.FileFormatProperty) and prop.this.name.upper() == "PARQUET":
             storage = Storage(PARQUET_SERDE, PARQUET_INPUT_FORMAT, PARQUET_OUTPUT_FORMAT, {"serialization.format": "1"})
-        elif isinstance(prop, exp.Property):
+        elif type(prop) is exp.Property:  # TBLPROPERTIES' key=value pairs; the keyword EXTERNAL is a subclass
             table_properties[prop.name] = prop.text("value")
     if location is None:
         raise AthenaSyntaxError("line 1:1: CREATE EXTERNAL TABLE needs a LOCATION 's3://bucket/prefix/'")
