@@ -38,6 +38,20 @@ class Learner:
     pss_mib: float
     seconds: float
     failed: str | None
+    mappings: list[tuple[str, float]]  # the largest parts of the RSS: anonymous memory, the heap, each library
+
+
+def resident_mappings(pid: int, top: int = 8) -> list[tuple[str, float]]:
+    """The RSS of a process by what is mapped: [anon], [heap], or the file (a shared library)."""
+    sizes: dict[str, float] = {}
+    name = "[anon]"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if not fields[0].endswith(":"):  # a mapping's header: address range, perms, offset, dev, inode[, path]
+            name = fields[5].split("site-packages/")[-1] if len(fields) > 5 else "[anon]"
+        elif fields[0] == "Rss:":
+            sizes[name] = sizes.get(name, 0) + int(fields[1]) / 1024
+    return sorted(sizes.items(), key=lambda item: -item[1])[:top]
 
 
 def proc_mib(pid: int, file: str, field: str) -> float:
@@ -68,7 +82,8 @@ def run_labs(tree: Path, learners: int, scratch: Path) -> list[Learner]:
     def lab(number: int) -> None:
         started = time.perf_counter()
         done = subprocess.run([*labkit, "run"], cwd=tree, env=environments[number], capture_output=True, text=True)
-        failed = None if done.returncode == 0 else (done.stdout + done.stderr).strip().splitlines()[-1][:200]
+        said = (done.stdout + done.stderr).splitlines()
+        failed = None if done.returncode == 0 else next((line for line in said if ": failed" in line), said[-1])[:300]
         outcomes[number] = (time.perf_counter() - started, failed)
 
     threads = [threading.Thread(target=lab, args=(number,)) for number in range(learners)]
@@ -78,7 +93,8 @@ def run_labs(tree: Path, learners: int, scratch: Path) -> list[Learner]:
         for thread in threads:
             thread.join()
         return [Learner(proc_mib(pid, "status", "VmRSS"), proc_mib(pid, "status", "VmHWM"),
-                        proc_mib(pid, "smaps_rollup", "Pss"), *outcomes[number]) for number, pid in enumerate(pids)]
+                        proc_mib(pid, "smaps_rollup", "Pss"), *outcomes[number], resident_mappings(pid))
+                for number, pid in enumerate(pids)]
     finally:
         for environment in environments:
             subprocess.run([*labkit, "local", "stop"], cwd=tree, env=environment, capture_output=True)
@@ -96,6 +112,7 @@ def summary(name: str, learners: list[Learner]) -> list[str]:
         lines.append(f"  learner {number}: RSS {learner.rss_mib:.0f} MiB, peak {learner.peak_mib:.0f} MiB, "
                      f"PSS {learner.pss_mib:.0f} MiB, lab {learner.seconds:.0f} s"
                      + (f", FAILED: {learner.failed}" if learner.failed else ""))
+    lines.append("  learner 0's RSS by mapping: " + ", ".join(f"{name} {mib:.0f}" for name, mib in learners[0].mappings))
     return lines
 
 
