@@ -7,7 +7,8 @@ as `make lab` does. The learners run at the same time. Once all have finished, e
 memory is read from /proc:
   * RSS: resident memory at the end (what the target counts), and its peak (VmHWM);
   * PSS: RSS with the pages it shares with the other learners' local clouds (the shared libraries'
-    code) divided among them: the memory each learner costs the host.
+    code) divided among them: the memory each learner costs the host; and from the private pages
+    (USS) and the shared ones, what each would cost with 30 learners on the host.
 With `--before REV` the same lab runs first on that commit (checked out beside this one with `git
 worktree`), and the figures are printed side by side.
 
@@ -36,6 +37,7 @@ class Learner:
     rss_mib: float
     peak_mib: float
     pss_mib: float
+    private_mib: float  # pages no other process maps (USS): what each further learner adds at least
     seconds: float
     failed: str | None
     mappings: list[tuple[str, float]]  # the largest parts of the RSS: anonymous memory, the heap, each library
@@ -93,7 +95,9 @@ def run_labs(tree: Path, learners: int, scratch: Path) -> list[Learner]:
         for thread in threads:
             thread.join()
         return [Learner(proc_mib(pid, "status", "VmRSS"), proc_mib(pid, "status", "VmHWM"),
-                        proc_mib(pid, "smaps_rollup", "Pss"), *outcomes[number], resident_mappings(pid))
+                        proc_mib(pid, "smaps_rollup", "Pss"),
+                        proc_mib(pid, "smaps_rollup", "Private_Clean") + proc_mib(pid, "smaps_rollup", "Private_Dirty"),
+                        *outcomes[number], resident_mappings(pid))
                 for number, pid in enumerate(pids)]
     finally:
         for environment in environments:
@@ -103,11 +107,15 @@ def run_labs(tree: Path, learners: int, scratch: Path) -> list[Learner]:
 def summary(name: str, learners: list[Learner]) -> list[str]:
     rss = max(learner.rss_mib for learner in learners)
     per_learner = sum(learner.pss_mib for learner in learners) / len(learners)
+    # With 30 learners each local cloud keeps its private pages and a 30th of the pages they share.
+    at_workshop = max(learner.private_mib + (learner.rss_mib - learner.private_mib) / WORKSHOP_LEARNERS
+                      for learner in learners)
     lines = [f"{name}: RSS at the end {rss:.0f} MiB (target <= {TARGET_MIB}: "
              f"{'met' if rss <= TARGET_MIB else 'NOT met'}, {rss / TARGET_MIB:.2f}x), "
              f"peak {max(learner.peak_mib for learner in learners):.0f} MiB, "
-             f"{per_learner:.0f} MiB per learner (PSS); {WORKSHOP_LEARNERS} learners' local clouds: "
-             f"{WORKSHOP_LEARNERS * per_learner / 1024:.1f} of {HOST_GIB} GiB"]
+             f"{per_learner:.0f} MiB per learner (PSS) with {len(learners)} at once; with {WORKSHOP_LEARNERS}: "
+             f"about {at_workshop:.0f} MiB per learner, {WORKSHOP_LEARNERS * at_workshop / 1024:.1f} of "
+             f"{HOST_GIB} GiB for their local clouds"]
     for number, learner in enumerate(learners):
         lines.append(f"  learner {number}: RSS {learner.rss_mib:.0f} MiB, peak {learner.peak_mib:.0f} MiB, "
                      f"PSS {learner.pss_mib:.0f} MiB, lab {learner.seconds:.0f} s"
