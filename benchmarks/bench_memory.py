@@ -7,8 +7,8 @@ as `make lab` does. The learners run at the same time. Once all have finished, e
 memory is read from /proc:
   * RSS: resident memory at the end (what the target counts), and its peak (VmHWM);
   * PSS: RSS with the pages it shares with the other learners' local clouds (the shared libraries'
-    code) divided among them: the memory each learner costs the host; and from the private pages
-    (USS) and the shared ones, what each would cost with 30 learners on the host.
+    code) divided among them: the memory each learner costs the host; and, from its anonymous memory
+    and its file pages (the libraries every learner's local cloud maps), what each would cost with 30.
 With `--before REV` the same lab runs first on that commit (checked out beside this one with `git
 worktree`), and the figures are printed side by side.
 
@@ -37,7 +37,7 @@ class Learner:
     rss_mib: float
     peak_mib: float
     pss_mib: float
-    private_mib: float  # pages no other process maps (USS): what each further learner adds at least
+    anonymous_mib: float  # memory of its own (heap, arenas); the rest of the RSS is files: libraries shared by all
     seconds: float
     failed: str | None
     mappings: list[tuple[str, float]]  # the largest parts of the RSS: anonymous memory, the heap, each library
@@ -96,7 +96,7 @@ def run_labs(tree: Path, learners: int, scratch: Path) -> list[Learner]:
             thread.join()
         return [Learner(proc_mib(pid, "status", "VmRSS"), proc_mib(pid, "status", "VmHWM"),
                         proc_mib(pid, "smaps_rollup", "Pss"),
-                        proc_mib(pid, "smaps_rollup", "Private_Clean") + proc_mib(pid, "smaps_rollup", "Private_Dirty"),
+                        proc_mib(pid, "smaps_rollup", "Anonymous"),
                         *outcomes[number], resident_mappings(pid))
                 for number, pid in enumerate(pids)]
     finally:
@@ -107,8 +107,8 @@ def run_labs(tree: Path, learners: int, scratch: Path) -> list[Learner]:
 def summary(name: str, learners: list[Learner]) -> list[str]:
     rss = max(learner.rss_mib for learner in learners)
     per_learner = sum(learner.pss_mib for learner in learners) / len(learners)
-    # With 30 learners each local cloud keeps its private pages and a 30th of the pages they share.
-    at_workshop = max(learner.private_mib + (learner.rss_mib - learner.private_mib) / WORKSHOP_LEARNERS
+    # With 30 learners each local cloud keeps its anonymous memory and a 30th of the library pages they share.
+    at_workshop = max(learner.anonymous_mib + (learner.rss_mib - learner.anonymous_mib) / WORKSHOP_LEARNERS
                       for learner in learners)
     lines = [f"{name}: RSS at the end {rss:.0f} MiB (target <= {TARGET_MIB}: "
              f"{'met' if rss <= TARGET_MIB else 'NOT met'}, {rss / TARGET_MIB:.2f}x), "
