@@ -26,6 +26,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -51,11 +52,12 @@ Check = Callable[[AwsCall], None]  # raises AwsError
 
 @dataclass(frozen=True)
 class MotoPatch:
-    """owner.name (a function, or a property) becomes wrapper(original); the original is None where moto
-    has no such attribute. `signature`: what the patch relies on, the original function's signature
-    (a property: its getter's or setter's), checked against the installed moto by a test."""
+    """owner.name (a function, a property, or a module's data) becomes wrapper(original); the original is
+    None where moto has no such attribute. `signature`: what the patch relies on, the original function's
+    signature (a property: its getter's or setter's; data: its type, as `dict[str, list]`), checked
+    against the installed moto by a test."""
 
-    owner: type
+    owner: type | ModuleType
     name: str
     wrapper: Callable[[Any], Any]
     signature: str | None = None

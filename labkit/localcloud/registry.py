@@ -12,6 +12,7 @@ import os
 from moto.athena.models import AthenaBackend
 from moto.cloudwatch.models import CloudWatchBackend
 from moto.cloudwatch.responses import CloudWatchResponse
+from moto.ec2.models import instance_types
 from moto.ec2.models.flow_logs import FlowLogsBackend
 from moto.ec2.models.instances import InstanceBackend
 from moto.ec2.models.vpcs import VPCBackend
@@ -38,6 +39,9 @@ PATCHES = (
     MotoPatch(InstanceBackend, "modify_instance_security_groups",
               ec2_models.modify_instance_groups_replaces_the_eni_groups, "(self, instance_id, new_group_id_list)"),
     MotoPatch(VPCBackend, "create_default_vpc", ec2_models.default_vpc_as_aws_makes_it, "(self)"),
+    # EC2: the instance-type offerings of a region read when first asked for, not every region's kept for good
+    MotoPatch(instance_types, "INSTANCE_TYPE_OFFERINGS", ec2_models.offerings_read_per_region_on_first_use,
+              "dict[str, dict[str, list]]"),
     # Flow logs: AWS's LogFormat check, and S3 destinations with a folder
     MotoPatch(FlowLogsBackend, "create_flow_logs", flowlogs_models.create_flow_logs_as_aws_does,
               "(self, resource_type, resource_ids, traffic_type, deliver_logs_permission_arn, log_destination_type, "

@@ -67,3 +67,16 @@ def test_the_default_vpc_is_as_aws_makes_it(client, region):
     assert sorted((e["Egress"], e["RuleNumber"], e["RuleAction"], e["CidrBlock"]) for e in acl["Entries"]) == [
         (False, 100, "allow", "0.0.0.0/0"), (False, 32767, "deny", "0.0.0.0/0"),
         (True, 100, "allow", "0.0.0.0/0"), (True, 32767, "deny", "0.0.0.0/0")]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_instance_type_offerings_are_those_of_the_region(client, region):
+    """The local cloud reads a region's offerings when first asked for (moto reads every region's at
+    import): each region still answers with its own, in each location type."""
+    ec2 = client("ec2", region)
+    nano = [{"Name": "instance-type", "Values": ["t3.nano"]}]
+    in_region = ec2.describe_instance_type_offerings(Filters=nano)["InstanceTypeOfferings"]
+    assert in_region == [{"InstanceType": "t3.nano", "LocationType": "region", "Location": region}]
+    zones = ec2.describe_instance_type_offerings(LocationType="availability-zone", Filters=nano)["InstanceTypeOfferings"]
+    assert zones and {o["Location"][:-1] for o in zones} == {region}
+    assert {o["LocationType"] for o in zones} == {"availability-zone"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Mapping
 
 import boto3
 import pytest
@@ -20,6 +21,15 @@ def _plain(signature: inspect.Signature) -> str:
                                  return_annotation=inspect.Signature.empty))
 
 
+def _shape(data: object) -> str:
+    """The type of moto's data, its containers named as `dict[str, list]` by their first member (a
+    mapping the local cloud made in place of moto's dict is a dict of the same shape to moto's code)."""
+    if isinstance(data, Mapping):
+        key, value = next(iter(data.items()))
+        return f"dict[{type(key).__name__}, {_shape(value)}]"
+    return type(data).__name__
+
+
 @pytest.mark.parametrize("patch", PATCHES, ids=lambda p: f"{p.owner.__name__}.{p.name}")
 def test_each_patched_moto_function_has_the_signature_its_patch_expects(patch):
     original = patch.original
@@ -30,6 +40,8 @@ def test_each_patched_moto_function_has_the_signature_its_patch_expects(patch):
     if isinstance(original, property):
         accessor = original.fset if original.fset else original.fget
         assert _plain(inspect.signature(accessor)) == patch.signature
+    elif not callable(original):  # moto's data
+        assert _shape(original) == patch.signature
     else:
         assert _plain(inspect.signature(original)) == patch.signature
 

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.base_backend import BackendDict, BaseBackend
 
@@ -182,35 +182,40 @@ def apply_current_rules(table: pa.Table, views: dict[str, Interface]) -> pa.Tabl
     """The generator's noise as the ENIs' current security groups and network ACLs let it through.
 
     The generator accepts web requests everywhere; an inbound flow that the ENI's rules refuse
-    becomes a REJECT of the client's SYN retries, and its replies are never sent.
+    becomes a REJECT of the client's SYN retries, and its replies are never sent. (In Arrow, not
+    pandas: pandas would be the local cloud's largest import for this one function.)
     """
-    frame = table.to_pandas()
-    eni_ip = frame["interface_id"].map({eni: view.private_ip for eni, view in views.items()})
-    inbound = frame["action"].eq("ACCEPT") & frame["dstaddr"].eq(eni_ip)
+    enis = pa.array(list(views), pa.string())
+    eni_ip = pc.take(pa.array([view.private_ip for view in views.values()], pa.string()),
+                     pc.index_in(table["interface_id"], value_set=enis))
+    inbound = pc.fill_null(pc.and_(pc.equal(table["action"], "ACCEPT"), pc.equal(table["dstaddr"], eni_ip)), False)
+    rows = table.select(["interface_id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "start"]).to_pydict()
     allowed: dict[tuple, bool] = {}
     refused = set()
-    for row in frame[inbound].itertuples():
-        key = (row.interface_id, row.srcaddr, row.protocol, row.dstport)
+    for index in pc.indices_nonzero(inbound).to_pylist():
+        eni, source, protocol, port = (rows[name][index] for name in ("interface_id", "srcaddr", "protocol", "dstport"))
+        key = (eni, source, protocol, port)
         if key not in allowed:
-            syn = Packet(time=int(row.start), direction="ingress", remote=Peer.internet(row.srcaddr),
-                         local_port=int(row.dstport), remote_port=int(row.srcport), protocol=int(row.protocol),
-                         size=60, tcp_flags=2)
-            allowed[key] = decide(views[row.interface_id], syn, tracked=False) == "ACCEPT"
+            syn = Packet(time=rows["start"][index], direction="ingress", remote=Peer.internet(source), local_port=port,
+                         remote_port=rows["srcport"][index], protocol=protocol, size=60, tcp_flags=2)
+            allowed[key] = decide(views[eni], syn, tracked=False) == "ACCEPT"
         if not allowed[key]:
-            refused.add((row.interface_id, row.srcaddr, row.srcport, row.dstport))
+            refused.add((eni, source, rows["srcport"][index], port))
     if not refused:
         return table
-    flow_in = pd.Series(list(zip(frame["interface_id"], frame["srcaddr"], frame["srcport"], frame["dstport"])),
-                        index=frame.index)
-    flow_out = pd.Series(list(zip(frame["interface_id"], frame["dstaddr"], frame["dstport"], frame["srcport"])),
-                         index=frame.index)
-    rejected = inbound & flow_in.isin(refused)
-    replies = frame["srcaddr"].eq(eni_ip) & flow_out.isin(refused)
-    frame.loc[rejected, "action"] = "REJECT"
-    frame.loc[rejected, "packets"] = frame.loc[rejected, "packets"].clip(upper=4)
-    frame.loc[rejected, "bytes"] = frame.loc[rejected, "packets"] * 60
-    frame.loc[rejected, "tcp_flags"] = 2
-    return pa.Table.from_pandas(frame[~replies], schema=table.schema, preserve_index=False)
+    flow_in = zip(rows["interface_id"], rows["srcaddr"], rows["srcport"], rows["dstport"])
+    flow_out = zip(rows["interface_id"], rows["dstaddr"], rows["dstport"], rows["srcport"])
+    rejected = pc.and_(inbound, pa.array([flow in refused for flow in flow_in]))
+    replies = pc.fill_null(pc.and_(pc.equal(table["srcaddr"], eni_ip), pa.array([flow in refused for flow in flow_out])),
+                           False)
+    packets = pc.if_else(rejected, pc.min_element_wise(table["packets"], 4), table["packets"])
+    changed = {"action": pc.if_else(rejected, "REJECT", table["action"]), "packets": packets,
+               "bytes": pc.if_else(rejected, pc.multiply(packets, 60), table["bytes"]),
+               "tcp_flags": pc.if_else(rejected, 2, table["tcp_flags"])}
+    for name, column in changed.items():
+        table = table.set_column(table.schema.get_field_index(name), table.schema.field(name),
+                                 column.cast(table.schema.field(name).type))
+    return table.filter(pc.invert(replies))
 
 
 def flow_logged_interfaces(account_id: str, region: str, only: list[str] | None = None) -> list[NetworkInterface]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+from moto.utilities.utils import load_resource
 
 
 def modify_instance_groups_replaces_the_eni_groups(original: Any) -> Any:
@@ -37,3 +41,41 @@ def default_vpc_as_aws_makes_it(original: Any) -> Any:
                                               vpc_id=vpc.id)
         return vpc
     return create_default_vpc
+
+
+def offerings_read_per_region_on_first_use(offerings: dict[str, dict[str, list[dict[str, Any]]]]) -> dict:
+    """moto reads the instance-type offerings of every region and zone when EC2 is first imported
+    (150,000 dicts, about 45 MB that a learner's local cloud keeps for good); a lab needs those of
+    its own region, once, at RunInstances. Each location type keeps its regions, and a region's list
+    is read again from moto's resource file the first time it is asked for. The dict is changed in
+    place: moto's modules hold it by name."""
+    for location_type, by_region in offerings.items():
+        offerings[location_type] = _RegionOfferings(location_type, tuple(by_region))
+    return offerings
+
+
+class _RegionOfferings(Mapping[str, list[dict[str, Any]]]):
+    """One location type's offerings by region, each read from moto's file on first use, as moto reads it."""
+
+    def __init__(self, location_type: str, regions: tuple[str, ...]):
+        self.location_type = location_type
+        self.regions = regions
+
+    def __getitem__(self, region: str) -> list[dict[str, Any]]:
+        if region not in self.regions:
+            raise KeyError(region)
+        return _region_offerings(self.location_type, region)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.regions)
+
+    def __len__(self) -> int:
+        return len(self.regions)
+
+
+@functools.cache
+def _region_offerings(location_type: str, region: str) -> list[dict[str, Any]]:
+    offerings = load_resource(f"ec2/resources/instance_type_offerings/{location_type}/{region}.json")
+    for offering in offerings:
+        offering["LocationType"] = location_type
+    return offerings
