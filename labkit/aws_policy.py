@@ -73,6 +73,7 @@ def policy(config: LabConfig, account_id: str = "*") -> dict[str, Any]:
             "ec2:DescribeInternetGateways", "ec2:DescribeNetworkAcls", "ec2:DescribeRegions",
             "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
             "logs:DescribeLogGroups", "logs:GetQueryResults", "logs:TestMetricFilter",
+            "logs:DescribeQueries",  # labkit progress
             "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "sns:ListTopics",
             "athena:ListWorkGroups", "tag:GetResources", "iam:ListRoles", "logs:CreateLogDelivery", "logs:DeleteLogDelivery"]),
         _statement("Ec2Create", [f"{ec2}:{kind}/*" for kind in EC2_TAGGED], EC2_CREATE,
@@ -124,7 +125,8 @@ def policy(config: LabConfig, account_id: str = "*") -> dict[str, Any]:
         _statement("Athena", f"arn:aws:athena:{region}:{account}:workgroup/{name(config.work_group_base)}", [
             "athena:CreateWorkGroup", "athena:TagResource", "athena:ListTagsForResource",
             "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
-            "athena:DeleteWorkGroup"]),
+            "athena:DeleteWorkGroup",
+            "athena:ListQueryExecutions", "athena:BatchGetQueryExecution"]),  # labkit progress
         _statement("Glue", [f"{glue}:catalog", *(f"{glue}:database/{db}" for db in databases),
                                *(f"{glue}:table/{db}/*" for db in databases)], [
             "glue:GetDatabase", "glue:CreateDatabase", "glue:TagResource", "glue:GetTags", "glue:GetTable",

@@ -212,7 +212,8 @@ def _athena_queries(lab: Lab) -> list[dict[str, Any]]:
     groups, token = [], {}
     while True:  # boto3 has no paginator for ListWorkGroups
         page = athena.list_work_groups(**token)
-        groups += [group["Name"] for group in page["WorkGroups"]]
+        # The lab's work group only: the lab runs its queries there, and the lab's IAM policy allows no other
+        groups += [group["Name"] for group in page["WorkGroups"] if group["Name"] == lab.config.work_group_name]
         if "NextToken" not in page:
             break
         token = {"NextToken": page["NextToken"]}

@@ -12,16 +12,14 @@ import sys
 from pathlib import Path
 
 import boto3
-import nbformat
 import pytest
 
 from labkit import aws_policy
 from labkit.cli import main
 from labkit.config import LabConfig
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-LAB_NOTEBOOKS = ["01_flow_logs_setup", "02_generate_traffic", "03_monitoring_alerting", "04_data_analysis",
-                 "99_teardown"]
+from .full_lab import full_lab_run
+
 # Calls the local run makes that a learner on AWS does not: clicking the confirmation link confirms the
 # subscription, unsigned, in the learner's browser (docs/aws-behaviour.md, "Least-privilege policy").
 LOCAL_ONLY = {"sns:ConfirmSubscription"}
@@ -29,45 +27,10 @@ LOCAL_ONLY = {"sns:ConfirmSubscription"}
 MANAGED_POLICY_QUOTA = 6144
 
 
-class RecordingSession(boto3.Session):
-    """A boto3 session whose clients (labkit's, pyathena's) note the IAM action of every call they make."""
-
-    calls: set[str] = set()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.events.register("before-call", self._record)
-
-    def _record(self, model, **_kwargs) -> None:
-        action = aws_policy.iam_action(model.service_model.service_name, model.name)
-        if action:
-            RecordingSession.calls.add(action)
-
-
-def _run_in_process(notebook: str) -> None:
-    """The notebook's code cells, in order, in one namespace (as its kernel runs them), with its defaults."""
-    namespace: dict = {"__name__": "__main__"}
-    for cell in nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4).cells:
-        if cell.cell_type == "code":
-            exec(compile(cell.source, f"{notebook}.ipynb", "exec"), namespace)
-
-
 @pytest.fixture(scope="module")
 def recorded_actions(local_cloud, tmp_path_factory) -> set[str]:
     """The IAM actions of the whole lab, 01 to 99, on a local cloud."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(boto3, "Session", RecordingSession)
-        patch.setenv("MPLBACKEND", "Agg")
-        patch.setenv("AWS_ENDPOINT_URL", local_cloud.endpoint)
-        patch.setenv("LABKIT_HOME", str(local_cloud.home))
-        patch.setenv("LABKIT_RUN_ID", "policy")
-        patch.chdir(tmp_path_factory.mktemp("policy-run"))
-        for name, value in local_cloud.credentials.environment().items():
-            patch.setenv(name, value)
-        RecordingSession.calls = set()
-        for notebook in LAB_NOTEBOOKS:
-            _run_in_process(notebook)
-        return set(RecordingSession.calls)
+    return full_lab_run(local_cloud, tmp_path_factory).actions
 
 
 def test_every_action_of_a_full_run_is_in_the_policy(recorded_actions):

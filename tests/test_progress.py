@@ -4,7 +4,6 @@ after each of the lab's notebooks; `labkit progress` never starts a cloud to fin
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import boto3
@@ -14,8 +13,9 @@ import labkit
 from labkit import progress
 from labkit.cli import main
 from labkit.localcloud import lifecycle
-from labkit.runner import execute
 from labkit.session import Lab
+
+from .full_lab import full_lab_run
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 AFTER = {
@@ -48,39 +48,21 @@ def test_on_a_fresh_account_nothing_is_reached_and_each_says_what_is_missing(loc
     assert reached["alarm_was_in_alarm"].message == "No alarm named 'SSH rejects' (Part 3, Exercise 3.3)."
 
 
-@pytest.fixture
-def learners_own_cloud(tmp_path, monkeypatch):
-    """A learner's own cloud, as the notebooks start it: detached, in their LABKIT_HOME (stopped after)."""
-    monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "learner"))
-    # A port of its own: the shared 4580 may be taken by another user's cloud the moment this one stops.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    lifecycle.start_detached(port)
-    yield labkit.connect(labkit.LabConfig.resolve())
-    lifecycle.stop()
-
-
-def test_each_notebook_reaches_its_parts_milestones(learners_own_cloud, tmp_path, capsys):
-    lab = learners_own_cloud
+def test_each_notebook_reaches_its_parts_milestones(local_cloud, tmp_path_factory):
+    run = full_lab_run(local_cloud, tmp_path_factory)  # the session's one whole lab, read after each notebook
     expected: set[str] = set()
     for notebook, milestones in AFTER.items():
-        result = execute(NOTEBOOKS / f"{notebook}.ipynb", tmp_path, {}, cell_timeout=300)
-        assert result.status == "ok", result.detail
         expected |= milestones
-        reached = _reached(lab)
+        reached = run.reached_after[notebook]
         assert {name for name, m in reached.items() if m.reached} == expected, (notebook, [
             m.message for m in reached.values() if m.reached != (m.name in expected)])
-    said = _reached(lab)
-    assert said["records_in_s3"].message == f"ACCEPT and REJECT records in s3://{lab.bucket}."
+    said = run.reached_after["04_data_analysis"]
+    assert said["records_in_s3"].message.startswith("ACCEPT and REJECT records in s3://")
     assert said["alarm_email_received"].message.startswith("The ALARM email reached ")
-
-    assert main(["progress", "--json"]) == 0
-    answer = json.loads(capsys.readouterr().out)
-    assert answer["running"] is True and [part["part"] for part in answer["parts"]] == [1, 2, 3, 4]
-    assert all(m["reached"] for part in answer["parts"] for m in part["milestones"])
-    assert main(["progress"]) == 0
-    assert capsys.readouterr().out.endswith("9 of 9 milestones reached.\n")
+    assert run.progress_json["running"] is True and [part["part"] for part in run.progress_json["parts"]] == [1, 2, 3, 4]
+    assert all(m["reached"] for part in run.progress_json["parts"] for m in part["milestones"])
+    assert run.progress_text.endswith("9 of 9 milestones reached.\n")
+    assert not [m for m in run.reached_after["99_teardown"].values() if m.reached]  # teardown leaves nothing
 
 
 def test_progress_without_a_running_cloud_says_so_and_starts_none(capsys):
