@@ -144,7 +144,7 @@ def ensure_server(lab: Lab, SubnetId: str, SecurityGroupIds: list[str], KeyName:
         )["Instances"][0]
         instances = [instance]
     instance_id = instances[0]["InstanceId"]
-    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 5, "MaxAttempts": 60})
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 2, "MaxAttempts": 150})
     server = describe_server(lab, instance_id)
     wait_for_sshd(lab, server)  # `running` is not listening: a booting instance refuses SSH for a while
     return server

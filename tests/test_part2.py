@@ -291,3 +291,30 @@ def test_part2_runs_in_any_region_of_the_local_cloud(local_env):
         assert "/vpcflowlogs/eu-west-1/" in records.s3_objects(lab, lab.bucket)["Key"].iloc[0]
     finally:
         teardown.teardown(lab)
+
+
+def _ssh_record(src, dst, srcport, dstport, start, action):
+    return {"srcaddr": src, "dstaddr": dst, "srcport": srcport, "dstport": dstport, "start": start,
+            "end": start + 2, "action": action}
+
+
+def test_this_runs_records_are_found_by_source_port_across_windows_and_files():
+    """AWS's aggregation (docs/aws-behaviour.md, "AWS's timings"): an attempt across two capture windows
+    has two records per direction, in files that may come apart; another flow of the learner's (the sshd
+    wait's probe, an earlier run) at the same time is not this attempt's."""
+    import pandas as pd
+
+    server = traffic.Server("i-1", "54.0.0.1", "10.0.1.4", "eni-1", "subnet-1")
+    me = "203.0.113.10"
+    accepted = traffic.Attempt(me, server.public_ip, 22, True, "", at=1000, source_port=40001)
+    blocked = traffic.Attempt(me, server.public_ip, 22, False, "", at=1010, source_port=40002)
+    rows = [_ssh_record(me, "10.0.1.4", 40001, 22, 1000, "ACCEPT"),   # accepted, first window ...
+            _ssh_record("10.0.1.4", me, 22, 40001, 1000, "ACCEPT"),
+            _ssh_record(me, "10.0.1.4", 40002, 22, 1019, "REJECT"),   # blocked, across the minute
+            _ssh_record(me, "10.0.1.4", 40002, 22, 1020, "REJECT"),
+            _ssh_record(me, "10.0.1.4", 39999, 22, 1005, "REJECT"),   # another flow of the learner's
+            _ssh_record(me, "10.0.1.4", 40001, 22, 500, "ACCEPT")]    # an earlier run on the same port
+    found = records.of_attempts(pd.DataFrame(rows), [accepted, blocked], server)
+    assert list(found["srcport"]) == [40001, 22, 40002, 40002]
+    assert records.attempt_actions(pd.DataFrame(rows), [accepted, blocked], server) == ["ACCEPT", "REJECT"]
+    assert records.attempt_actions(pd.DataFrame(rows[2:]), [accepted, blocked], server) == [None, "REJECT"]
