@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv venv-clients check lab test test-slow test-moto-next jupyter notebooks benchmarks workshop-venv workshop-test workshop-bench clean
+.PHONY: venv venv-clients check lab rehearse test test-slow test-moto-next jupyter notebooks benchmarks workshop-venv workshop-test workshop-bench clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,16 @@ check: venv
 # Run every notebook headless on the local cloud, then tear down; executed notebooks go to runs/.
 lab: venv
 	$(BIN)/labkit run
+
+# The whole lab on a local cloud of its own that takes AWS's time (LABKIT_DELIVERY=realistic), every delay
+# shrunk by TIME_SCALE (0.1: a 5-minute delivery takes 30 s); the notebooks wait as they do on AWS.
+REHEARSE_HOME := $(CURDIR)/runs/rehearse-home
+rehearse: venv
+	rm -rf $(REHEARSE_HOME)
+	LABKIT_HOME=$(REHEARSE_HOME) LABKIT_DELIVERY=realistic LABKIT_TIME_SCALE=$(or $(TIME_SCALE),0.1) \
+		$(BIN)/labkit local start --detach
+	LABKIT_HOME=$(REHEARSE_HOME) $(BIN)/labkit run; status=$$?; \
+		LABKIT_HOME=$(REHEARSE_HOME) $(BIN)/labkit local stop; exit $$status
 
 # Unit tests, conformance tests and notebook tests; then nbval over the committed notebooks, in a
 # process of its own (moto's state is per process: the notebooks start from a fresh account).

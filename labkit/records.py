@@ -30,13 +30,6 @@ def s3_objects(lab: Lab, bucket: str, prefix: str = "AWSLogs/") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Key", "Size", "LastModified"])
 
 
-def wait_for_s3_files(lab: Lab, bucket: str, prefix: str = "AWSLogs/", timeout_s: float = 900) -> pd.DataFrame:
-    """The flow-log files in the bucket, once there is at least one (S3 delivery takes minutes on AWS)."""
-    return wait_for(lambda: s3_objects(lab, bucket, prefix), lambda files: len(files) > 0, timeout_s=timeout_s,
-                    what=f"No flow-log file under s3://{bucket}/{prefix}",
-                    hint=lambda _: "S3 delivery takes about 10 minutes on AWS; is the S3-logs flow log ACTIVE?")
-
-
 def read_s3_records(lab: Lab, bucket: str, prefix: str = "AWSLogs/") -> pd.DataFrame:
     """Every record in the text (`.log.gz`) files under `prefix`, with the header's column names."""
     s3 = lab.client("s3")
@@ -91,17 +84,73 @@ def require_a_flow_log_delivering_to(lab: Lab, log_group: str) -> None:
                                 "(Part 1, Exercise 1.3).")
 
 
+# How much earlier than the learner's clock says an attempt began its records may start (the two clocks differ).
+CLOCK_SKEW_S = 60
+
+
+def of_attempts(records: pd.DataFrame, attempts: list[Any], server: Any) -> pd.DataFrame:
+    """The records of these connection attempts, both directions, sorted: each attempt's flow by its source
+    and ephemeral port (when known) and a start no earlier than the attempt, whatever the windows and
+    files AWS put them in (an attempt across two capture windows has two records per direction)."""
+    chosen = pd.Series(False, index=records.index)
+    for attempt in attempts:
+        recent = records["start"] >= attempt.at - CLOCK_SKEW_S
+        inbound = ((records["srcaddr"] == attempt.source) & (records["dstaddr"] == server.private_ip)
+                   & (records["dstport"] == attempt.port))
+        outbound = ((records["srcaddr"] == server.private_ip) & (records["dstaddr"] == attempt.source)
+                    & (records["srcport"] == attempt.port))
+        if attempt.source_port is not None:
+            inbound &= records["srcport"] == attempt.source_port
+            outbound &= records["dstport"] == attempt.source_port
+        chosen |= recent & (inbound | outbound)
+    return records[chosen.fillna(False)].sort_values(["start", "end"], ignore_index=True)
+
+
+def attempt_actions(records: pd.DataFrame, attempts: list[Any], server: Any) -> list[str | None]:
+    """What the server's flow log decided about each attempt's inbound packets: ACCEPT when any of its
+    records accepted them, REJECT when all rejected them, None while none has arrived."""
+    actions = []
+    for attempt in attempts:
+        mine = of_attempts(records, [attempt], server)
+        inbound = mine[mine["srcaddr"] == attempt.source]["action"]
+        actions.append(None if inbound.empty else "ACCEPT" if (inbound == "ACCEPT").any() else "REJECT")
+    return actions
+
+
+def wait_for_attempt_records(lab: Lab, attempts: list[Any], server: Any, *, bucket: str | None = None,
+                             log_group: str | None = None, timeout_s: float = 900) -> pd.DataFrame:
+    """The records of these attempts in the S3 bucket or the log group, once every attempt's inbound record
+    has arrived and, where its SYN was accepted, the server's answer too (on AWS they take 5 to 10 minutes,
+    and a late file may bring the rest); TimeoutError naming the attempts still missing."""
+    if (bucket is None) == (log_group is None):
+        raise ValueError("give the bucket or the log group the records are delivered to")
+    if log_group is not None:
+        require_a_flow_log_delivering_to(lab, log_group)
+    where = f"s3://{bucket}/" if bucket else f"the log group {log_group}"
+    def look() -> pd.DataFrame:
+        return of_attempts(read_s3_records(lab, bucket) if bucket else read_log_events(lab, log_group),
+                           attempts, server)
+    def missing(found: pd.DataFrame) -> list[Any]:
+        late = []
+        for attempt in attempts:
+            mine = of_attempts(found, [attempt], server)
+            inbound = mine[mine["srcaddr"] == attempt.source]
+            answered = (mine["srcaddr"] == server.private_ip).any()
+            if inbound.empty or ((inbound["action"] == "ACCEPT").any() and not answered):
+                late.append(attempt)
+        return late
+    def hint(found: pd.DataFrame) -> str:
+        late = ", ".join(f"port {a.source_port} at {a.at}" for a in missing(found))
+        return (f"still missing: the attempts from {late}. On AWS records take about 5 minutes to CloudWatch "
+                "Logs and 10 to S3: is the flow log ACTIVE (DescribeFlowLogs), and was it created a few minutes "
+                "before the attempts? If your network translates ports (NAT), the records carry another "
+                "source port than your machine's.")
+    return wait_for(look, lambda found: not missing(found), timeout_s=timeout_s, poll_s=5, hint=hint,
+                    what=f"The records of this run's {len(attempts)} attempt(s) have not all arrived in {where}")
+
+
 def attempt_records(lab: Lab, log_group: str, attempt: Any, server: Any, timeout_s: float = 900) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The records of one connection attempt in the log group, once both directions have arrived (on AWS
-    they take minutes): (inbound: the learner's packets to the server, outbound: the server's replies)."""
-    require_a_flow_log_delivering_to(lab, log_group)
-    def both() -> tuple[pd.DataFrame, pd.DataFrame]:
-        events = read_log_events(lab, log_group)
-        events = events[events["start"] >= attempt.at]
-        inbound = events[(events["srcaddr"] == attempt.source) & (events["dstaddr"] == server.private_ip)
-                         & (events["dstport"] == attempt.port)]
-        outbound = events[(events["srcaddr"] == server.private_ip) & (events["dstaddr"] == attempt.source)
-                          & (events["srcport"] == attempt.port)]
-        return inbound, outbound
-    return wait_for(both, lambda found: len(found[0]) > 0 and len(found[1]) > 0, timeout_s=timeout_s, poll_s=5,
-                    what=f"The records of the attempt at {attempt.at} have not arrived in {log_group}")
+    """The records of one connection attempt in the log group, once they have arrived (on AWS they take
+    minutes): (inbound: the learner's packets to the server, outbound: the server's replies)."""
+    found = wait_for_attempt_records(lab, [attempt], server, log_group=log_group, timeout_s=timeout_s)
+    return found[found["srcaddr"] == attempt.source], found[found["srcaddr"] == server.private_ip]

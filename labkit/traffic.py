@@ -22,6 +22,7 @@ from typing import Any
 
 from .config import INSTANCE_TYPE, SELF_DESTRUCT_MINUTES
 from .session import Lab
+from .waiting import wait_for
 
 SUBNET_CIDR = "10.0.1.0/24"
 LOCAL_LEARNER_ADDRESS = "203.0.113.10"  # a documentation-range address stands for you on the local cloud
@@ -48,6 +49,7 @@ class Attempt:
     connected: bool
     detail: str
     at: int  # Unix seconds when the first packet left: the records of this attempt start then or later
+    source_port: int | None = None  # the client's ephemeral port: its records carry it (unless a NAT changes it)
 
     def __str__(self) -> str:
         verdict = "connected" if self.connected else "no connection"
@@ -142,8 +144,28 @@ def ensure_server(lab: Lab, SubnetId: str, SecurityGroupIds: list[str], KeyName:
         )["Instances"][0]
         instances = [instance]
     instance_id = instances[0]["InstanceId"]
-    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id])
-    return describe_server(lab, instance_id)
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 2, "MaxAttempts": 150})
+    server = describe_server(lab, instance_id)
+    wait_for_sshd(lab, server)  # `running` is not listening: a booting instance refuses SSH for a while
+    return server
+
+
+def wait_for_sshd(lab: Lab, server: Server, timeout_s: float = 300, probe_timeout_s: float = 5.0) -> Attempt:
+    """A TCP connection to the server's port 22, retried every few seconds until sshd answers (it starts
+    tens of seconds after the instance is `running`), with a progress line per try; TimeoutError after
+    `timeout_s` naming the last outcome and what to check. Each try is a real connection on AWS (a
+    connect through the local cloud's `connect` endpoint on local): its records are in the flow logs."""
+    started = time.monotonic()
+    def probe() -> Attempt:
+        attempt = attempt_connection(lab, server, port=22, timeout_s=probe_timeout_s)
+        print(f"Waiting for sshd on {server.public_ip}:22 ({time.monotonic() - started:.0f} s): "
+              f"{'listening' if attempt.connected else attempt.detail}", flush=True)
+        return attempt
+    return wait_for(probe, lambda attempt: attempt.connected, what=f"sshd on {server.instance_id} does not answer",
+                    timeout_s=timeout_s, poll_s=5,
+                    hint=lambda attempt: f"the last try: {attempt.detail}. On AWS: is the instance's status check "
+                                         "passed (console: Status checks), does its security group allow 22/tcp "
+                                         "from your address, and does your network let outbound SSH out?")
 
 
 @dataclass(frozen=True)
@@ -219,18 +241,26 @@ def attempt_connection(lab: Lab, server: Server, port: int = 22, source: str | N
     outcome = local_cloud_request(lab, "connect", {
         "source": source, "destination": server.public_ip, "port": port, "timeout": timeout_s},
         timeout=2 * timeout_s + 30)
-    return Attempt(source, server.public_ip, port, outcome["connected"], outcome["detail"], outcome["at"])
+    return Attempt(source, server.public_ip, port, outcome["connected"], outcome["detail"], outcome["at"],
+                   outcome["source_port"])
 
 
 def _tcp_connect(source: str, host: str, port: int, timeout_s: float) -> Attempt:
     at, started = int(time.time()), time.monotonic()
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return Attempt(source, host, port, True, f"handshake in {1000 * (time.monotonic() - started):.0f} ms", at)
-    except socket.timeout:
-        return Attempt(source, host, port, False, f"timed out after {timeout_s:.0f} s: the packets were dropped", at)
-    except OSError as error:
-        return Attempt(source, host, port, False, f"failed: {error.strerror or error}", at)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout_s)
+        sock.bind(("", 0))  # the ephemeral port now, so that the attempt knows it whatever happens next
+        local_port = sock.getsockname()[1]
+        try:
+            sock.connect((host, port))
+            detail, connected = f"handshake in {1000 * (time.monotonic() - started):.0f} ms", True
+        except socket.timeout:
+            detail, connected = f"timed out after {timeout_s:.0f} s: the packets were dropped", False
+        except ConnectionRefusedError:
+            detail, connected = "connection refused: the server reset it (nothing listens on the port yet)", False
+        except OSError as error:
+            detail, connected = f"failed: {error.strerror or error}", False
+    return Attempt(source, host, port, connected, detail, at, local_port)
 
 
 def _ssh_login(source: str, host: str, port: int, key_file: str, timeout_s: float) -> Attempt:

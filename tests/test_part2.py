@@ -37,7 +37,8 @@ def lab_with_server(local_env):
 def test_ssh_is_accepted_then_rejected_after_the_swap_and_both_destinations_agree(lab_with_server):
     lab, server, ssh, http = lab_with_server
     me = traffic.learner_address(lab)
-    assert traffic.attempt_connection(lab, server, 22).connected
+    first = traffic.attempt_connection(lab, server, 22)
+    assert first.connected
     assert traffic.replace_security_groups(lab, server.instance_id, [http]) == ["AeroSecure HTTP"]
     started = time.monotonic()
     blocked = traffic.attempt_connection(lab, server, 22, timeout_s=5)
@@ -56,13 +57,14 @@ def test_ssh_is_accepted_then_rejected_after_the_swap_and_both_destinations_agre
         assert all(len(line.split(" ")) == 14 for line in lines[1:])
 
     s3_records = records.read_s3_records(lab, lab.bucket).sort_values(["start", "end"], kind="stable")
-    inbound_ssh = s3_records[(s3_records["srcaddr"] == me) & (s3_records["dstport"] == 22)]
+    inbound_ssh = s3_records[(s3_records["srcaddr"] == me) & (s3_records["dstport"] == 22)
+                             & (s3_records["start"] >= first.at)]  # not the sshd wait's probe
     assert list(inbound_ssh["action"]) == ["ACCEPT", "REJECT"]
     rejected = inbound_ssh.iloc[1]
     # SYNs at 0, 1 and 3 s: the client gave up at its 5 s timeout before a fourth
     assert (rejected["protocol"], rejected["packets"], rejected["dstaddr"]) == (6, 3, server.private_ip)
     assert rejected["end"] - rejected["start"] == 3 and rejected["start"] == blocked.at
-    replies = s3_records[(s3_records["dstaddr"] == me) & (s3_records["srcport"] == 22)]
+    replies = s3_records[(s3_records["dstaddr"] == me) & (s3_records["srcport"] == 22) & (s3_records["start"] >= first.at)]
     assert list(replies["action"]) == ["ACCEPT"]  # the blocked attempt got no reply
 
     events = records.read_log_events(lab, lab.config.log_group)
@@ -106,14 +108,16 @@ def test_right_after_part2_a_client_reading_up_to_now_sees_every_record(local_en
         first, second, third = _part2_sequence(lab, part2)
         now = time.time()
         s3_records = records.read_s3_records(lab, lab.bucket)
-        assert len(s3_records) == 5 and (s3_records["end"] <= now).all()
+        assert (s3_records["end"] <= now).all()
+        s3_records = s3_records[s3_records["start"] >= first.at]  # not the sshd wait's probe
+        assert len(s3_records) == 5
         assert list(s3_records.sort_values("start", kind="stable").query("dstport == 22")["action"]) == [
             "ACCEPT", "REJECT", "ACCEPT"]
         assert first.at < second.at < third.at
 
         pages = lab.client("logs").get_paginator("filter_log_events").paginate(
             logGroupName=lab.config.log_group, endTime=int(now * 1000))
-        events = [e for page in pages for e in page["events"]]
+        events = [e for page in pages for e in page["events"] if e["timestamp"] >= first.at * 1000]
         assert sorted(e["message"] for e in events) == _lines(s3_records)
         end = records.DEFAULT_FIELDS.index("end")  # an event is stamped with its record's start, ingested after its end
         assert all(e["timestamp"] <= now * 1000 and e["ingestionTime"] >= int(e["message"].split()[end]) * 1000
@@ -121,9 +125,11 @@ def test_right_after_part2_a_client_reading_up_to_now_sees_every_record(local_en
 
         # flowlogs-reader reads the last hour up to the moment it is made (whole seconds), from either destination
         logs, s3 = lab.client("logs"), lab.client("s3")
-        from_cloudwatch = list(FlowLogsReader(lab.config.log_group, boto_client=logs))
+        from_cloudwatch = [r for r in FlowLogsReader(lab.config.log_group, boto_client=logs)
+                           if r.start.timestamp() >= first.at]  # not the sshd wait's probe
         assert sorted(map(_line, from_cloudwatch)) == _lines(s3_records)
-        assert set(from_cloudwatch) == set(S3FlowLogsReader(lab.bucket, boto_client=s3))
+        assert set(from_cloudwatch) == {r for r in S3FlowLogsReader(lab.bucket, boto_client=s3)
+                                        if r.start.timestamp() >= first.at}
         rejected = FlowLogsReader(lab.config.log_group, boto_client=logs, filter_pattern=monitoring.SSH_REJECT_PATTERN)
         assert [_line(r) for r in rejected] == _lines(s3_records.query("dstport == 22 and action == 'REJECT'"))
 
@@ -149,7 +155,7 @@ def test_an_attempt_that_would_cross_a_capture_window_waits_for_the_next_one(lab
     slept, readable = [], []
 
     def sleep(seconds: float) -> None:
-        readable.append(len(records.read_s3_records(lab, lab.bucket).query("dstport == 22")))
+        readable.append(len(records.read_s3_records(lab, lab.bucket).query(f"dstport == 22 and {window} <= start < {window + 60}")))
         slept.append(seconds)
         clock[0] += seconds
 
@@ -159,7 +165,7 @@ def test_an_attempt_that_would_cross_a_capture_window_waits_for_the_next_one(lab
                        "port": 22, "timeout": 5})
     assert (answer["at"], answer["records"], answer["connected"]) == (window, 1, False)
     assert slept == [1.5, 5] and readable == [0, 0]  # to the window's start, then the client's timeout
-    [record] = records.read_s3_records(lab, lab.bucket).query("dstport == 22").to_dict("records")
+    [record] = records.read_s3_records(lab, lab.bucket).query(f"dstport == 22 and {window} <= start < {window + 60}").to_dict("records")
     assert (record["start"], record["end"], record["packets"]) == (window, window + 3, 3)
 
 
@@ -199,6 +205,7 @@ def test_a_deleted_bucket_fails_only_its_flow_log_until_it_is_back(lab_with_serv
 
 def test_background_traffic_is_delivered_whole_to_each_destination(lab_with_server):
     lab, server, *_ = lab_with_server
+    before = len(records.read_s3_records(lab, lab.bucket)), len(records.read_log_events(lab, lab.config.log_group))
     result = traffic.local_cloud_request(lab, "background-traffic", {"records": 3000, "seed": 7,
                                                                       "interface_ids": [server.interface_id]})
     assert result["generated"] == 3000
@@ -206,13 +213,13 @@ def test_background_traffic_is_delivered_whole_to_each_destination(lab_with_serv
     assert 0 < passed < 3000
     assert sorted(result["delivered"].values()) == [passed, passed]
     s3_records = records.read_s3_records(lab, lab.bucket)
-    assert len(s3_records) == passed
-    assert len(records.read_log_events(lab, lab.config.log_group)) == passed
+    assert len(s3_records) == before[0] + passed  # (before: the sshd wait's probe)
+    assert len(records.read_log_events(lab, lab.config.log_group)) == before[1] + passed
     now = time.time()  # noise of the past hour, up to the last whole minute: all of it readable up to now
     assert (s3_records["end"] <= now).all()
     pages = lab.client("logs").get_paginator("filter_log_events").paginate(
         logGroupName=lab.config.log_group, endTime=int(now * 1000))
-    assert sum(len(page["events"]) for page in pages) == passed
+    assert sum(len(page["events"]) for page in pages) == before[1] + passed
     inbound_web = s3_records[(s3_records["dstaddr"] == server.private_ip) & s3_records["dstport"].isin([80, 443])]
     assert len(inbound_web) and set(inbound_web["action"]) == {"REJECT"}  # the group allows only SSH from you
     assert not len(s3_records[(s3_records["srcaddr"] == server.private_ip) & s3_records["srcport"].isin([80, 443])])
@@ -227,7 +234,8 @@ def test_background_traffic_ends_where_asked_and_never_in_the_future(lab_with_se
         "records": 300, "minutes": 24 * 60, "end": midnight, "seed": 4, "interface_ids": [server.interface_id]})
     s3_records = records.read_s3_records(lab, lab.bucket)
     assert len(s3_records) == before + result["records"]
-    noise = s3_records.iloc[before:] if before else s3_records
+    me = traffic.learner_address(lab)
+    noise = s3_records[(s3_records["srcaddr"] != me) & (s3_records["dstaddr"] != me)]  # not the sshd wait's probe
     assert noise["start"].min() >= midnight - 86400 and noise["end"].max() < midnight
     with pytest.raises(ValueError, match="describes the past"):
         traffic.local_cloud_request(lab, "background-traffic", {"records": 10, "end": int(time.time()) + 3600})
@@ -291,3 +299,30 @@ def test_part2_runs_in_any_region_of_the_local_cloud(local_env):
         assert "/vpcflowlogs/eu-west-1/" in records.s3_objects(lab, lab.bucket)["Key"].iloc[0]
     finally:
         teardown.teardown(lab)
+
+
+def _ssh_record(src, dst, srcport, dstport, start, action):
+    return {"srcaddr": src, "dstaddr": dst, "srcport": srcport, "dstport": dstport, "start": start,
+            "end": start + 2, "action": action}
+
+
+def test_this_runs_records_are_found_by_source_port_across_windows_and_files():
+    """AWS's aggregation (docs/aws-behaviour.md, "AWS's timings"): an attempt across two capture windows
+    has two records per direction, in files that may come apart; another flow of the learner's (the sshd
+    wait's probe, an earlier run) at the same time is not this attempt's."""
+    import pandas as pd
+
+    server = traffic.Server("i-1", "54.0.0.1", "10.0.1.4", "eni-1", "subnet-1")
+    me = "203.0.113.10"
+    accepted = traffic.Attempt(me, server.public_ip, 22, True, "", at=1000, source_port=40001)
+    blocked = traffic.Attempt(me, server.public_ip, 22, False, "", at=1010, source_port=40002)
+    rows = [_ssh_record(me, "10.0.1.4", 40001, 22, 1000, "ACCEPT"),   # accepted, first window ...
+            _ssh_record("10.0.1.4", me, 22, 40001, 1000, "ACCEPT"),
+            _ssh_record(me, "10.0.1.4", 40002, 22, 1019, "REJECT"),   # blocked, across the minute
+            _ssh_record(me, "10.0.1.4", 40002, 22, 1020, "REJECT"),
+            _ssh_record(me, "10.0.1.4", 39999, 22, 1005, "REJECT"),   # another flow of the learner's
+            _ssh_record(me, "10.0.1.4", 40001, 22, 500, "ACCEPT")]    # an earlier run on the same port
+    found = records.of_attempts(pd.DataFrame(rows), [accepted, blocked], server)
+    assert list(found["srcport"]) == [40001, 22, 40002, 40002]
+    assert records.attempt_actions(pd.DataFrame(rows), [accepted, blocked], server) == ["ACCEPT", "REJECT"]
+    assert records.attempt_actions(pd.DataFrame(rows[2:]), [accepted, blocked], server) == [None, "REJECT"]

@@ -27,11 +27,12 @@ from .athena import api as athena_api, checks as athena_checks, models as athena
 from .cloudwatch import checks as cloudwatch_checks, models as cloudwatch_models, responses as cloudwatch_responses
 from .ec2 import checks as ec2_checks, learner_actions, models as ec2_models
 from .flowlogs import checks as flowlogs_checks, models as flowlogs_models
-from .flowlogs.delivery import FlowLogDelivery
+from .flowlogs.delivery import DeliveryDelays, FlowLogDelivery
 from .home import labkit_home, user_id
 from .lifecycle import code_version
 from .logs import checks as logs_checks, models as logs_models, responses as logs_responses
 from .s3 import checks as s3_checks, storage
+from .timing import AwsTiming
 from .sns import checks as sns_checks, models as sns_models, responses as sns_responses
 
 PATCHES = (
@@ -104,10 +105,12 @@ def build_app() -> LocalCloudApp:
     app = LocalCloudApp()
     app.patch(*PATCHES)
     home = str(labkit_home().resolve())  # where this local cloud keeps its state and email
-    delivery = FlowLogDelivery()
+    timing = AwsTiming.from_environment()  # LABKIT_DELIVERY=realistic: AWS's time, times LABKIT_TIME_SCALE
+    delivery = FlowLogDelivery(DeliveryDelays.of(timing))
 
     app.endpoint("health", lambda _request: {"status": "ok", "pid": os.getpid(), "code": code_version(),
-                                              "user": user_id(), "home": home, "delivery": delivery.delays.mode})
+                                              "user": user_id(), "home": home, "delivery": timing.mode,
+                                              "time_scale": timing.scale})
     # S3 (Parts 1 and 4): its rules for buckets, keys and policies
     for action, check in s3_checks.CHECKS.items():
         app.check("s3", action, check)
@@ -115,6 +118,7 @@ def build_app() -> LocalCloudApp:
     for action, check in {**ec2_checks.CHECKS, **flowlogs_checks.CHECKS}.items():
         app.check("ec2", action, check)
     app.after("ec2", "CreateFlowLogs", flowlogs_models.on_create_flow_logs)
+    app.after("ec2", "RunInstances", ec2_models.InstanceBoot(timing))  # pending, then booting, with AWS's timing
     app.endpoint("connect", learner_actions.ConnectionAttempts(delivery))
     app.endpoint("background-traffic", learner_actions.BackgroundTraffic(delivery))
     # CloudWatch Logs (Parts 3 and 4): its limits, TestMetricFilter and Logs Insights

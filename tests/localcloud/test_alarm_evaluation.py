@@ -380,3 +380,15 @@ def test_java_double(value, text):
 
 def test_aws_json_is_compact_with_java_doubles():
     assert aws_json({"a": [1.0, 1e7], "b": None, "c": "é", "d": 60}) == '{"a":[1.0,1.0E7],"b":null,"c":"é","d":60}'
+
+
+@pytest.mark.parametrize("late_minutes, fires", [(1, True), (5, True), (6, True), (7, False)])
+def test_the_walkthroughs_alarm_holds_cloudwatch_logs_delivery_delay(late_minutes, fires):
+    """docs/aws-behaviour.md, "AWS's timings": Part 3's alarm (Sum, 60 s, 1 of 5, notBreaching), OK
+    before the test, sees the breaching minute 18:00 at the first evaluation after its datapoint came
+    in about 5 minutes late (CloudWatch Logs' delay); a delivery later than its range is missed."""
+    alarm = config(evaluation_periods=5, datapoints_to_alarm=1, threshold=1.0, statistic="Sum",
+                   comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching")
+    first_look = T0 + timedelta(minutes=1 + late_minutes, seconds=5)  # the minute ended, the datapoint arrived
+    result = evaluate(alarm, [MetricSample(T0 + timedelta(seconds=20), 3.0)], first_look, current_state=OK)
+    assert (result.state == ALARM) is fires

@@ -9,6 +9,7 @@ import pytest
 
 from labkit.localcloud.flowlogs.delivery import DeliveryDelays, FlowLogDelivery, select_traffic
 from labkit.localcloud.flowlogs.records import FlowRecord, records_to_table
+from labkit.localcloud.timing import AwsTiming
 
 
 def _record(eni: str, action: str, start: int) -> FlowRecord:
@@ -138,7 +139,38 @@ def test_with_realistic_delays_records_of_hours_ago_are_there_already(clients, e
 
 def test_the_environment_chooses_realistic_delays(monkeypatch):
     monkeypatch.setenv("LABKIT_DELIVERY", "realistic")
-    assert DeliveryDelays.from_environment() == DeliveryDelays(600.0, 300.0)
+    assert DeliveryDelays.from_environment() == DeliveryDelays(600.0, 300.0, capture_start_seconds=60.0)
     assert (DeliveryDelays.from_environment().mode, DeliveryDelays().mode) == ("realistic", "instant")
     monkeypatch.delenv("LABKIT_DELIVERY")
     assert DeliveryDelays.from_environment() == DeliveryDelays()
+
+
+def test_the_time_scale_shrinks_every_delay_by_one_factor_and_keeps_their_order(monkeypatch):
+    monkeypatch.setenv("LABKIT_DELIVERY", "realistic")
+    monkeypatch.setenv("LABKIT_TIME_SCALE", "0.05")
+    timing, aws = AwsTiming.from_environment(), AwsTiming.realistic()
+    delays = ("instance_pending_s", "sshd_boot_s", "flow_log_start_s", "cloudwatch_delivery_s", "s3_delivery_s",
+              "alarm_interval_s")
+    assert [getattr(timing, d) for d in delays] == pytest.approx([getattr(aws, d) * 0.05 for d in delays])
+    assert (timing.cloudwatch_delivery_s, timing.s3_delivery_s, timing.alarm_interval_s) == pytest.approx((15, 30, 3))
+    assert AwsTiming.from_environment().mode == "realistic"
+    for bad in ("0", "2", "fast"):
+        monkeypatch.setenv("LABKIT_TIME_SCALE", bad)
+        with pytest.raises(ValueError, match="LABKIT_TIME_SCALE"):
+            AwsTiming.from_environment()
+    monkeypatch.delenv("LABKIT_DELIVERY")
+    assert AwsTiming.from_environment() == AwsTiming()  # a scale alone changes nothing
+
+
+def test_a_new_flow_log_misses_the_traffic_of_its_first_moments(clients, eni_with_flow_logs):
+    """docs/aws-behaviour.md, "AWS's timings": a flow log captures a little after its creation. Records
+    from before it (the lab's noise of the past) stand for traffic it would have seen."""
+    eni, bucket, group = eni_with_flow_logs
+    now = time.time()
+    delivery = FlowLogDelivery(DeliveryDelays(capture_start_seconds=60), clock=lambda: now + 120)
+    early, later, past = (_record(eni, "REJECT", int(now) + 10), _record(eni, "REJECT", int(now) + 70),
+                          _record(eni, "REJECT", int(now) - 3600))
+    report = delivery.deliver("123456789012", "us-east-1", records_to_table([early, later, past]))
+    assert sorted(report.records.values()) == [2, 2]
+    events = clients("logs").get_log_events(logGroupName=group, logStreamName=f"{eni}-all")["events"]
+    assert sorted(e["timestamp"] // 1000 for e in events) == [past.start, later.start]

@@ -5,6 +5,8 @@ import pytest
 
 from labkit.localcloud.flowlogs.records import LogFormat, format_record
 from labkit.localcloud.ec2.network import (
+    REFUSING,
+    SILENT,
     ConnectionTracker,
     Interface,
     NetworkAcl,
@@ -410,3 +412,36 @@ def test_traffic_of_one_flow_in_one_window_is_one_record():
 def test_aggregation_interval_must_be_60_or_600():
     with pytest.raises(ValueError):
         ping(LAPTOP, eni(), at=T0).flow_records(300)
+
+
+# --- a server host that is still booting (AWS's timing) ---------------------------------------------------
+
+def test_a_booting_host_with_nothing_listening_resets_the_first_syn():
+    """Up but sshd not yet listening: its kernel answers the SYN with a RST, the client gives up at once;
+    both records are ACCEPTs (the security group let the SYN in), the reply's flags the RST's."""
+    attempt = ConnectionTracker().connect(LAPTOP, eni(SSH_FROM_LAPTOP), 22, at=T0, rng=random.Random(3),
+                                          connect_timeout=5, server_host=REFUSING)
+
+    assert attempt.refused and not attempt.accepted
+    found = by_direction(attempt.traffic)
+    assert (found["ingress"].action, found["ingress"].packets, found["ingress"].tcp_flags) == ("ACCEPT", 1, 2)
+    assert (found["egress"].action, found["egress"].packets, found["egress"].bytes) == ("ACCEPT", 1, 40)
+    assert found["egress"].tcp_flags == 4 and found["egress"].dstport == attempt.client_port
+
+
+def test_a_host_whose_network_is_not_up_answers_nothing_until_the_timeout():
+    attempt = ConnectionTracker().connect(LAPTOP, eni(SSH_FROM_LAPTOP), 22, at=T0, rng=random.Random(3),
+                                          connect_timeout=5, server_host=SILENT)
+
+    assert not attempt.accepted and not attempt.refused
+    [record] = records(attempt.traffic)
+    assert (record.action, record.flow_direction, record.packets) == ("ACCEPT", "ingress", 3)  # SYNs at 0, 1, 3 s
+
+
+def test_a_booting_host_behind_a_security_group_that_refuses_ssh_gives_the_usual_reject():
+    attempt = ConnectionTracker().connect(LAPTOP, eni(HTTP_ONLY), 22, at=T0, rng=random.Random(3),
+                                          connect_timeout=5, server_host=REFUSING)
+
+    assert not attempt.refused
+    [record] = records(attempt.traffic)
+    assert (record.action, record.packets) == ("REJECT", 3)

@@ -33,6 +33,7 @@ from moto.cloudwatch.models import Alarm, CloudWatchBackend, MetricAggregatedDat
 from moto.core.utils import utcnow
 
 from ..formats import as_utc
+from ..timing import AwsTiming
 from . import history
 from .alarm_evaluation import INITIAL_STATE, INITIAL_STATE_REASON, AlarmConfig, MetricSample, evaluate
 from .metric_periods import rounded_start_time
@@ -41,18 +42,18 @@ from .notifications import MetricAlarm, StateChange, alarm_publication, alarm_su
 log = logging.getLogger(__name__)
 
 INTERVAL_ENV = "LABKIT_ALARM_INTERVAL"
-DEFAULT_INTERVAL_S = 5.0
 
 # Transitions and configuration changes come from API threads and the evaluator thread.
 _state_lock = threading.RLock()
 
 
 def evaluation_interval() -> float:
-    """Seconds between two evaluations of every alarm (LABKIT_ALARM_INTERVAL)."""
+    """Seconds between two evaluations of every alarm: LABKIT_ALARM_INTERVAL, else the local cloud's
+    timing (AWS's minute with LABKIT_DELIVERY=realistic, times LABKIT_TIME_SCALE; 5 s by default)."""
     try:
-        return max(0.05, float(os.environ.get(INTERVAL_ENV) or DEFAULT_INTERVAL_S))
+        return max(0.05, float(os.environ.get(INTERVAL_ENV) or AwsTiming.from_environment().alarm_interval_s))
     except ValueError:
-        return DEFAULT_INTERVAL_S
+        return AwsTiming().alarm_interval_s
 
 
 # --- evaluation -------------------------------------------------------------------------------------

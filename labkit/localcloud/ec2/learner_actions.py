@@ -22,6 +22,7 @@ from ..flowlogs.background import NetworkInterface, generate_background_traffic
 from ..flowlogs.delivery import FlowLogDelivery, covering_flow_logs
 from ..flowlogs.records import records_to_table
 from .interfaces import interface_by_public_ip, interface_view
+from .models import server_host
 from .network import (
     CONNECT_TIMEOUT,
     ConnectionTracker,
@@ -64,7 +65,8 @@ class ConnectionAttempts:
     retries its SYN until the client's connect timeout (`timeout` seconds, 10 by default) and returns
     then. Its records are delivered when it returns, so they describe the past, as on AWS. With
     `keep_open` an accepted connection stays tracked (it keeps flowing whatever the security groups
-    say by then) and the call returns after its data."""
+    say by then) and the call returns after its data. A server still booting (AWS's timing) does not
+    answer while it is pending, and resets the connection until its sshd listens (`refused`)."""
 
     def __init__(self, delivery: FlowLogDelivery, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep):
@@ -91,7 +93,8 @@ class ConnectionAttempts:
             interface = interface_view(ec2, eni)
             try:
                 attempt = connections.tracker.connect(Peer.internet(request["source"]), interface, port, at=start,
-                                                      rng=rng, connect_timeout=timeout)
+                                                      rng=rng, connect_timeout=timeout,
+                                                      server_host=server_host(eni.instance, self.clock()))
             except Unreachable as error:
                 raise ValueError(str(error)) from None
             traffic: Traffic = attempt.traffic
@@ -102,7 +105,7 @@ class ConnectionAttempts:
         # The client returns once its session's last packet is sent, or when it gives up at its timeout;
         # only then are the records over, and delivered.
         last_packet = max(p.packet.time for p in traffic.packets)
-        self._wait_until(began + (last_packet - start if attempt.accepted else timeout))
+        self._wait_until(began + (last_packet - start if attempt.accepted or attempt.refused else timeout))
         records = traffic.flow_records(AGGREGATION_INTERVAL)
         delivered = self.delivery.deliver(DEFAULT_ACCOUNT_ID, region, records_to_table(records)) if records else None
         syns = sum(1 for p in traffic.packets if p.packet.tcp_flags == 2 and p.packet.direction == "ingress")
@@ -110,8 +113,11 @@ class ConnectionAttempts:
             "connected": attempt.accepted,
             "detail": ("handshake completed; session exchanged data and closed" if attempt.accepted and not
                        request.get("keep_open") else "handshake completed; session open" if attempt.accepted else
-                       f"timed out after {timeout:g} s: {syns} SYN packets got no answer"),
+                       "connection refused: the server reset it (nothing listens on the port yet)"
+                       if attempt.refused else f"timed out after {timeout:g} s: {syns} SYN packets got no answer"),
+            "refused": attempt.refused,
             "at": start,
+            "source_port": attempt.client_port,
             "session": attempt.session_id if request.get("keep_open") else None,
             "records": len(records),
             "delivered": delivered.records if delivered else {},

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from xml.etree import ElementTree
 
+from moto.ec2.models.instances import Instance
 from moto.utilities.utils import load_resource
+
+from .. import backends
+from ..timing import AwsTiming
+from ..wire import AwsCall, Response
+from .network import LISTENING, REFUSING, SILENT
 
 
 def modify_instance_groups_replaces_the_eni_groups(original: Any) -> Any:
@@ -79,3 +88,45 @@ def _region_offerings(location_type: str, region: str) -> list[dict[str, Any]]:
     for offering in offerings:
         offering["LocationType"] = location_type
     return offerings
+class InstanceBoot:
+    """After RunInstances, with AWS's timing: an instance is `pending` for `instance_pending_s` (moto makes
+    it `running` at once), then `running` while it boots, its sshd listening `sshd_boot_s` later
+    (docs/aws-behaviour.md, "AWS's timings"). Without delays it runs and listens at once, as in moto."""
+
+    def __init__(self, timing: AwsTiming, clock: Callable[[], float] = time.time):
+        self.timing = timing
+        self.clock = clock
+
+    def __call__(self, call: AwsCall, response: Response) -> None:
+        if not (self.timing.instance_pending_s or self.timing.sshd_boot_s) or not response.ok:
+            return
+        ec2 = backends.ec2(call.account_id, call.region)
+        launched = self.clock()
+        for instance_id in _launched_ids(response.body):
+            instance = ec2.get_instance(instance_id)
+            instance.labkit_running_at = launched + self.timing.instance_pending_s
+            instance.labkit_listening_at = instance.labkit_running_at + self.timing.sshd_boot_s
+            if self.timing.instance_pending_s:
+                instance._state.name, instance._state.code = "pending", 0
+                timer = threading.Timer(self.timing.instance_pending_s, _now_running, args=(instance,))
+                timer.daemon = True
+                timer.start()
+
+
+def server_host(instance: Instance | None, now: float) -> str:
+    """How the instance's host answers a SYN to its sshd now: not at all while it is pending (its network
+    is not up), with a RST while it boots, as sshd once it listens (an instance launched without AWS's
+    timing, or an ENI without an instance, listens)."""
+    if instance is None or now >= getattr(instance, "labkit_listening_at", 0.0):
+        return LISTENING
+    return REFUSING if now >= instance.labkit_running_at else SILENT
+
+
+def _now_running(instance: Instance) -> None:
+    if instance._state.name == "pending":  # (not if it was terminated meanwhile)
+        instance._state.name, instance._state.code = "running", 16
+
+
+def _launched_ids(body: bytes) -> list[str]:
+    root = ElementTree.fromstring(body)
+    return [item.text for item in root.iter() if item.tag.endswith("instanceId") and item.text]

@@ -17,7 +17,9 @@ soon as it has ended (at once for the traffic the local cloud simulates, which i
 returns), so the lab runs fast. `DeliveryDelays.realistic()` holds records back as AWS does (about 5
 minutes after a record's end to CloudWatch Logs, 10 to S3), for a realistic classroom; records older
 than that, such as the internet noise of the past hours, are delivered at once, as AWS would have
-delivered them by now.
+delivered them by now. It also leaves out what a new flow log does not capture yet: the traffic of
+its first moments (`capture_start_seconds` after its creation). The delays come from the local cloud's
+timing (`timing.AwsTiming`: LABKIT_DELIVERY and LABKIT_TIME_SCALE).
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
-import os
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timezone
 from typing import Any
 
 import pyarrow as pa
@@ -40,6 +42,7 @@ from moto.ec2.exceptions import InvalidNetworkInterfaceIdError
 from moto.s3.exceptions import MissingBucket
 
 from .. import backends
+from ..timing import AwsTiming
 from .log_events import log_events
 from .models import ACCESS_ERROR
 from .records import parse_log_format
@@ -54,10 +57,16 @@ S3_WINDOW_GRACE_SECONDS = 600
 class DeliveryDelays:
     s3_seconds: float = 0.0
     cloudwatch_seconds: float = 0.0
+    capture_start_seconds: float = 0.0  # a new flow log captures nothing in its first seconds
+
+    @classmethod
+    def of(cls, timing: AwsTiming) -> DeliveryDelays:
+        return cls(s3_seconds=timing.s3_delivery_s, cloudwatch_seconds=timing.cloudwatch_delivery_s,
+                   capture_start_seconds=timing.flow_log_start_s)
 
     @classmethod
     def realistic(cls) -> DeliveryDelays:
-        return cls(s3_seconds=600.0, cloudwatch_seconds=300.0)
+        return cls.of(AwsTiming.realistic())
 
     @property
     def mode(self) -> str:
@@ -66,8 +75,9 @@ class DeliveryDelays:
 
     @classmethod
     def from_environment(cls) -> DeliveryDelays:
-        """LABKIT_DELIVERY=realistic reproduces AWS's delays; anything else delivers at once."""
-        return cls.realistic() if os.environ.get("LABKIT_DELIVERY") == "realistic" else cls()
+        """LABKIT_DELIVERY=realistic reproduces AWS's delays (times LABKIT_TIME_SCALE); anything else
+        delivers at once."""
+        return cls.of(AwsTiming.from_environment())
 
 
 @dataclass
@@ -115,11 +125,22 @@ class FlowLogDelivery:
         for eni in pc.unique(records.column("interface_id")).to_pylist():
             of_eni = records.filter(pc.equal(records.column("interface_id"), eni))
             for flow_log in covering_flow_logs(ec2, eni):
-                selected = select_traffic(of_eni, flow_log.traffic_type)
+                selected = self._captured(flow_log, select_traffic(of_eni, flow_log.traffic_type))
                 if selected.num_rows:
                     self._schedule(state, flow_log, selected)
                     report.add(flow_log.id, selected.num_rows)
         return report
+
+    def _captured(self, flow_log: Any, records: pa.Table) -> pa.Table:
+        """The records a flow log captured: none that began in its first `capture_start_seconds`. (Records
+        from before its creation stand for traffic of the past it would have seen: the lab's noise.)"""
+        if not self.delays.capture_start_seconds or not records.num_rows:
+            return records
+        created = flow_log.creation_time.replace(tzinfo=timezone.utc).timestamp()  # moto's naive UTC
+        starts = records.column("start")
+        uncaptured = pc.and_(pc.greater_equal(starts, int(created)),
+                             pc.less(starts, created + self.delays.capture_start_seconds))
+        return records.filter(pc.invert(uncaptured))
 
     def _schedule(self, state: DeliveryState, flow_log: Any, records: pa.Table) -> None:
         """Deliver when AWS would: `delay` after a record's end (with no delay: once it has ended). Records

@@ -17,6 +17,9 @@ and the tracker, ping, UDP).
 
 from .connections import (
     CONNECT_TIMEOUT,
+    LISTENING,
+    REFUSING,
+    SILENT,
     Attempt,
     ConnectionTracker,
     SessionNotOpen,
@@ -38,7 +41,7 @@ from .security_groups import (
 )
 
 __all__ = [
-    "ALLOW_ALL_EGRESS", "CONNECT_TIMEOUT", "Attempt", "ConnectionTracker", "Interface", "NetworkAcl",
+    "ALLOW_ALL_EGRESS", "CONNECT_TIMEOUT", "LISTENING", "REFUSING", "SILENT", "Attempt", "ConnectionTracker", "Interface", "NetworkAcl",
     "NetworkAclEntry", "ObservedPacket", "Packet", "Peer", "SecurityGroup", "SecurityGroupRule", "SessionNotOpen",
     "Traffic", "Unreachable", "connection_is_tracked", "decide", "flow_records", "ping", "security_groups_allow",
     "syn_times", "udp_exchange",

@@ -10,6 +10,9 @@ records look like the real thing:
   data in segments of up to 1448 bytes (1500 on the wire); the receiver ACKs every second segment.
 - A ping is an 84-byte echo request (ping's default 56 data bytes) and an 84-byte echo reply.
 - A packet that is rejected gets no answer; a sender does not retransmit data or FINs.
+- A server host that is still booting answers as Linux does: not at all before its network is up
+  (SILENT: the client's SYNs time out), then, until the service listens, with a 40-byte RST+ACK to the
+  first SYN (REFUSING: the client gives up at once, "connection refused").
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 
 from .flows import ObservedPacket, Traffic
 from .interfaces import Interface, decide
-from .packets import ACK, FIN, SYN, SYN_ACK, Packet, Peer
+from .packets import ACK, FIN, RST, SYN, SYN_ACK, Packet, Peer
 from .protocols import ICMP, TCP, UDP
 from .security_groups import connection_is_tracked
 
@@ -34,6 +37,10 @@ MAX_SEGMENT_PAYLOAD = 1448
 IP_UDP_HEADERS = 28
 ECHO_SIZE = 84
 ECHO_REPLY, ECHO_REQUEST = 0, 8  # ICMP types
+RST_SIZE = 40  # IPv4 20 + TCP 20, no options
+# How the server's host answers a SYN to the port: a listening service, a host up with nothing
+# listening there yet (its kernel resets the connection), a host whose network is not up yet.
+LISTENING, REFUSING, SILENT = "listening", "refusing", "silent"
 # Single packets back and forth: (from the client?, TCP flags, size).
 HANDSHAKE = ((True, SYN, SYN_SIZE), (False, SYN_ACK, SYN_SIZE), (True, ACK, ACK_SIZE))
 TEARDOWN = ((True, FIN | ACK, ACK_SIZE), (False, FIN | ACK, ACK_SIZE), (True, ACK, ACK_SIZE))
@@ -107,6 +114,8 @@ def _ends(client: Peer | Interface, server: Interface | Peer) -> tuple[Interface
 class Attempt:
     traffic: Traffic
     session_id: str | None  # the session, when the handshake completed
+    refused: bool = False  # the server's host answered the SYN with a RST (nothing listens on the port)
+    client_port: int = 0
 
     @property
     def accepted(self) -> bool:
@@ -129,10 +138,11 @@ class ConnectionTracker:
         return tuple(self._sessions)
 
     def connect(self, client: Peer | Interface, server: Interface | Peer, port: int, *, at: int,
-                rng: random.Random, connect_timeout: float = CONNECT_TIMEOUT) -> Attempt:
+                rng: random.Random, connect_timeout: float = CONNECT_TIMEOUT, server_host: str = LISTENING) -> Attempt:
         """A TCP handshake to `port`, inbound (client a Peer) or outbound (client the Interface).
 
-        Rejected SYNs, or SYN-ACKs rejected on the way back, repeat until the client's connect timeout.
+        Rejected SYNs, or SYN-ACKs rejected on the way back, repeat until the client's connect timeout,
+        as do SYNs a SILENT server host never answers; a REFUSING one resets the first SYN that reaches it.
         """
         interface, peer, peer_is_client = _ends(client, server)
         taken = {c.client_port for c in self._sessions.values()
@@ -140,16 +150,20 @@ class ConnectionTracker:
                  == (interface.interface_id, peer.address, peer_is_client, port)}
         conversation = _Conversation(interface.interface_id, peer, peer_is_client, TCP,
                                      _ephemeral_port(rng, taken), port)
-        traffic = Traffic()
+        traffic, client_port = Traffic(), conversation.client_port
+        answer = {LISTENING: HANDSHAKE, REFUSING: (HANDSHAKE[0], (False, RST | ACK, RST_SIZE)),
+                  SILENT: HANDSHAKE[:1]}[server_host]
         for time in syn_times(at, connect_timeout):
-            sent, established = conversation.exchange(interface, time, HANDSHAKE)
+            sent, delivered = conversation.exchange(interface, time, answer)
             traffic += sent
-            if established:
+            if delivered and server_host == REFUSING:
+                return Attempt(traffic, None, refused=True, client_port=client_port)
+            if delivered and server_host == LISTENING:
                 self._opened += 1
                 session_id = f"session-{self._opened}"
                 self._sessions[session_id] = conversation
-                return Attempt(traffic, session_id)
-        return Attempt(traffic, None)
+                return Attempt(traffic, session_id, client_port=client_port)
+        return Attempt(traffic, None, client_port=client_port)
 
     def send(self, session_id: str, interface: Interface, *, at: int, rng: random.Random,
              request_bytes: int | None = None, response_bytes: int | None = None) -> Traffic:
