@@ -1,7 +1,9 @@
 """Terraform's AWS provider against the local cloud: Parts 1 and 3 of the lab and an Athena work group
 as a configuration, applied, planned again (nothing to change) and destroyed (nothing left), as a user
 who keeps the lab in Terraform would. Runs where `terraform` and the provider's filesystem mirror are
-on the machine; the provider comes from the mirror, so no network is needed."""
+on the machine; the provider comes from the mirror, so no network is needed. Slow (about a minute,
+`make test-slow`): the provider's own start, three times per command, takes most of it; its calls to the
+local cloud take under a second per command."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ PROVIDER_MIRROR = Path(os.environ.get("LABKIT_TF_PLUGINS", "/opt/tf-plugins"))
 PROVIDER = PROVIDER_MIRROR / "registry.terraform.io" / "hashicorp" / "aws"
 TERRAFORM = shutil.which("terraform")
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(TERRAFORM is None, reason="terraform is not on PATH"),
     pytest.mark.skipif(not PROVIDER.is_dir(), reason=f"no hashicorp/aws provider in a filesystem mirror at "
                                                      f"{PROVIDER_MIRROR} (set LABKIT_TF_PLUGINS to yours)"),
