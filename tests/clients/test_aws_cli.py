@@ -74,12 +74,12 @@ def aws(lab, local_cloud, tmp_path_factory):
     exported = dict(shlex.split(line)[1].split("=", 1) for line in printed.splitlines() if line.startswith("export "))
     assert exported["AWS_ENDPOINT_URL"] == local_cloud.endpoint
 
-    def run(*args: str) -> dict | str:
-        """The answer as JSON; the text of the `aws s3` commands, which print no JSON."""
+    def run(*args: str, exit_code: int = 0) -> dict | str:
+        """The answer as JSON; the text of the `aws s3` commands, which print no JSON, and of a failure."""
         done = subprocess.run([AWS, *args, "--output", "json"], env={**clean, **exported}, capture_output=True,
                               text=True, timeout=120)
-        assert done.returncode == 0, f"aws {' '.join(args)} exited {done.returncode}: {done.stderr}"
-        return done.stdout if args[0] == "s3" else json.loads(done.stdout)
+        assert done.returncode == exit_code, f"aws {' '.join(args)} exited {done.returncode}: {done.stderr}"
+        return done.stderr if exit_code else done.stdout if args[0] == "s3" else json.loads(done.stdout)
 
     return run
 
@@ -143,6 +143,13 @@ def test_describe_alarms_shows_the_walkthroughs_alarm(lab, aws):
         lab.config.metric_name, lab.config.metric_namespace, "Sum", 1.0)
     assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["TreatMissingData"]) == (5, 1, "notBreaching")
     assert alarm["StateValue"] in ("OK", "ALARM", "INSUFFICIENT_DATA")
+
+
+def test_a_call_aws_refuses_gets_its_error_code_and_message_in_the_cli(lab, aws):
+    # AWS CLI v1 exits 255 on an error AWS answered (v2 has 254 for it); the message is AWS's own
+    assert aws("logs", "filter-log-events", "--log-group-name", "no-such-group", exit_code=255).strip() == (
+        "An error occurred (ResourceNotFoundException) when calling the FilterLogEvents operation: "
+        "The specified log group does not exist.")
 
 
 def _s3_lines(lab) -> list[str]:

@@ -37,6 +37,8 @@ terraform {
 
 variable "endpoint" { type = string }
 
+# The provider asks STS for the account (the local cloud answers): with skip_requesting_account_id it
+# would build ARNs with no account, and the work group's ListTagsForResource would name no resource.
 provider "aws" {
   region                      = "%(region)s"
   skip_metadata_api_check     = true
