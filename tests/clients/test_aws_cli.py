@@ -51,8 +51,9 @@ def lab(local_cloud):
         config = lab.config
         monitoring.ensure_metric_filter(lab, config.metric_filter_name, monitoring.SSH_REJECT_PATTERN, [
             {"metricName": config.metric_name, "metricNamespace": config.metric_namespace, "metricValue": "1"}])
-        monitoring.ensure_alarm(lab, config.alarm_name, Namespace=config.metric_namespace, MetricName=config.metric_name,
-                                Statistic="Sum", Period=60, EvaluationPeriods=5, DatapointsToAlarm=1, Threshold=1.0,
+        monitoring.ensure_alarm(lab, config.alarm_name, Namespace=config.metric_namespace,
+                                MetricName=config.metric_name, Statistic="Sum", Period=60, EvaluationPeriods=5,
+                                DatapointsToAlarm=1, Threshold=1.0,
                                 ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching")
         lab.client("s3").create_bucket(Bucket=RESULTS)
         yield lab
@@ -86,7 +87,8 @@ def aws(lab, local_cloud, tmp_path_factory):
 
 def test_describe_flow_logs_shows_both_of_the_labs_flow_logs_active(lab, aws):
     answer = aws("ec2", "describe-flow-logs")["FlowLogs"]
-    assert {f["FlowLogId"] for f in answer} == {f["FlowLogId"] for f in lab.client("ec2").describe_flow_logs()["FlowLogs"]}
+    by_boto3 = lab.client("ec2").describe_flow_logs()["FlowLogs"]
+    assert {f["FlowLogId"] for f in answer} == {f["FlowLogId"] for f in by_boto3}
     assert sorted((f["LogDestinationType"], f["FlowLogStatus"], f["DeliverLogsStatus"]) for f in answer) == [
         ("cloud-watch-logs", "ACTIVE", "SUCCESS"), ("s3", "ACTIVE", "SUCCESS")]
 
@@ -118,9 +120,11 @@ def test_athena_ddl_partition_and_query_through_start_query_execution(lab, aws):
     for sql in (TABLE.format(bucket=lab.bucket),
                 f"ALTER TABLE cli_flow_logs ADD PARTITION (day='{folder}') LOCATION "
                 f"'s3://{lab.bucket}/AWSLogs/123456789012/vpcflowlogs/us-east-1/{folder}/'",
-                "SELECT action, count(*) AS attempts FROM cli_flow_logs WHERE dstport = 22 GROUP BY action ORDER BY action"):
+                "SELECT action, count(*) AS attempts FROM cli_flow_logs WHERE dstport = 22 "
+                "GROUP BY action ORDER BY action"):
         execution_id = aws("athena", "start-query-execution", "--query-string", sql, "--query-execution-context",
-                           "Database=default", "--result-configuration", f"OutputLocation=s3://{RESULTS}/")["QueryExecutionId"]
+                           "Database=default", "--result-configuration",
+                           f"OutputLocation=s3://{RESULTS}/")["QueryExecutionId"]
         status = _until(lambda: aws("athena", "get-query-execution", "--query-execution-id", execution_id),
                         lambda e: e["QueryExecution"]["Status"]["State"] not in ("QUEUED", "RUNNING"))
         assert status["QueryExecution"]["Status"]["State"] == "SUCCEEDED", status
@@ -133,7 +137,8 @@ def test_athena_ddl_partition_and_query_through_start_query_execution(lab, aws):
 
 def test_s3_ls_lists_the_delivered_files(lab, aws):
     assert lab.bucket in aws("s3", "ls").split()
-    listed = sorted(line.split()[-1] for line in aws("s3", "ls", "--recursive", f"s3://{lab.bucket}/AWSLogs/").splitlines())
+    listing = aws("s3", "ls", "--recursive", f"s3://{lab.bucket}/AWSLogs/")
+    listed = sorted(line.split()[-1] for line in listing.splitlines())
     assert listed and listed == sorted(records.s3_objects(lab, lab.bucket, "AWSLogs/")["Key"])
 
 
@@ -142,7 +147,8 @@ def test_describe_alarms_shows_the_walkthroughs_alarm(lab, aws):
     assert (alarm["MetricName"], alarm["Namespace"], alarm["Statistic"], alarm["Threshold"]) == (
         lab.config.metric_name, lab.config.metric_namespace, "Sum", 1.0)
     assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["TreatMissingData"]) == (5, 1, "notBreaching")
-    assert alarm["StateValue"] in ("OK", "ALARM", "INSUFFICIENT_DATA")
+    (by_boto3,) = lab.client("cloudwatch").describe_alarms(AlarmNames=[lab.config.alarm_name])["MetricAlarms"]
+    assert alarm["AlarmArn"] == by_boto3["AlarmArn"]
 
 
 def test_a_call_aws_refuses_gets_its_error_code_and_message_in_the_cli(lab, aws):

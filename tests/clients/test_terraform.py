@@ -15,6 +15,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from labkit import monitoring
+
 PROVIDER_MIRROR = Path(os.environ.get("LABKIT_TF_PLUGINS", "/opt/tf-plugins"))
 PROVIDER = PROVIDER_MIRROR / "registry.terraform.io" / "hashicorp" / "aws"
 TERRAFORM = shutil.which("terraform")
@@ -36,6 +38,7 @@ terraform {
 }
 
 variable "endpoint" { type = string }
+variable "ssh_reject_pattern" { type = string }
 
 # The provider asks STS for the account (the local cloud answers): with skip_requesting_account_id it
 # would build ARNs with no account, and the work group's ListTagsForResource would name no resource.
@@ -76,7 +79,9 @@ resource "aws_iam_role" "flow_logs" {
   name = "tf-lab-flow-logs"
   assume_role_policy = jsonencode({
     Version   = "2012-10-17"
-    Statement = [{ Effect = "Allow", Principal = { Service = "vpc-flow-logs.amazonaws.com" }, Action = "sts:AssumeRole" }]
+    Statement = [{
+      Effect = "Allow", Principal = { Service = "vpc-flow-logs.amazonaws.com" }, Action = "sts:AssumeRole"
+    }]
   })
 }
 
@@ -86,7 +91,8 @@ resource "aws_iam_role_policy" "flow_logs" {
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{ Effect = "Allow", Resource = "*", Action = [
-      "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"] }]
+      "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
+      "logs:DescribeLogStreams"] }]
   })
 }
 
@@ -105,7 +111,7 @@ resource "aws_flow_log" "cloudwatch" {
 resource "aws_cloudwatch_log_metric_filter" "ssh_rejects" {
   name           = "dest-port-22-reject"
   log_group_name = aws_cloudwatch_log_group.lab.name
-  pattern        = "[version, account, eni, source, destination, srcport, destport=\\"22\\", protocol=\\"6\\", packets, bytes, windowstart, windowend, action=\\"REJECT\\", flowlogstatus]"
+  pattern        = var.ssh_reject_pattern # the lab's own (labkit.monitoring)
   metric_transformation {
     name      = "SSH Rejects"
     namespace = "%(log_group)s"
@@ -151,20 +157,22 @@ def terraform(local_env, tmp_path):
     """`terraform <args>` in a working directory holding the configuration, the provider from the
     mirror, and the local cloud's endpoint and its owner's keys in the environment."""
     cli_config = tmp_path / "terraformrc"
-    cli_config.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{PROVIDER_MIRROR}"\n  }}\n}}\n')
+    cli_config.write_text(f'provider_installation {{\n  filesystem_mirror {{ path = "{PROVIDER_MIRROR}" }}\n}}\n')
     workdir = tmp_path / "lab"
     workdir.mkdir()
     endpoints = "\n".join(f"    {service} = var.endpoint" for service in SERVICES)
     (workdir / "main.tf").write_text(CONFIGURATION % {"region": REGION, "endpoints": endpoints, "bucket": BUCKET,
                                                       "log_group": LOG_GROUP, "work_group": WORK_GROUP})
     environment = {**os.environ, "TF_CLI_CONFIG_FILE": str(cli_config), "TF_IN_AUTOMATION": "1",
-                   "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0", "TF_VAR_endpoint": local_env.endpoint}
+                   "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0", "TF_VAR_endpoint": local_env.endpoint,
+                   "TF_VAR_ssh_reject_pattern": monitoring.SSH_REJECT_PATTERN}
     environment.pop("AWS_ENDPOINT_URL")  # the provider takes its endpoints from the configuration
 
     def run(*args: str, expect: int = 0) -> str:
         done = subprocess.run([TERRAFORM, *args, "-no-color"], cwd=workdir, env=environment, capture_output=True,
                               text=True, timeout=300)
-        assert done.returncode == expect, f"terraform {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        assert done.returncode == expect, \
+            f"terraform {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
     run("init")
@@ -179,7 +187,8 @@ def test_parts_1_and_3_apply_plan_nothing_more_and_destroy_to_nothing(terraform)
     assert sorted((f["LogDestinationType"], f["FlowLogStatus"], f["DeliverLogsStatus"]) for f in flow_logs) == [
         ("cloud-watch-logs", "ACTIVE", "SUCCESS"), ("s3", "ACTIVE", "SUCCESS")]
     (metric_filter,) = logs.describe_metric_filters(logGroupName=LOG_GROUP)["metricFilters"]
-    assert metric_filter["metricTransformations"][0]["metricName"] == "SSH Rejects"
+    assert (metric_filter["filterPattern"], metric_filter["metricTransformations"][0]["metricName"]) == (
+        monitoring.SSH_REJECT_PATTERN, "SSH Rejects")
     alarm, = boto3.client("cloudwatch", region_name=REGION).describe_alarms(
         AlarmNames=["tf-lab-ssh-rejects"])["MetricAlarms"]
     assert (alarm["TreatMissingData"], alarm["DatapointsToAlarm"]) == ("notBreaching", 1)
@@ -197,4 +206,5 @@ def test_parts_1_and_3_apply_plan_nothing_more_and_destroy_to_nothing(terraform)
     assert "tf-lab-flow-logs" not in [r["RoleName"] for r in boto3.client("iam").list_roles()["Roles"]]
     assert not boto3.client("sns", region_name=REGION).list_topics()["Topics"]
     assert not boto3.client("cloudwatch", region_name=REGION).describe_alarms(AlarmNamePrefix="tf-lab")["MetricAlarms"]
-    assert [w["Name"] for w in boto3.client("athena", region_name=REGION).list_work_groups()["WorkGroups"]] == ["primary"]
+    work_groups = boto3.client("athena", region_name=REGION).list_work_groups()["WorkGroups"]
+    assert [w["Name"] for w in work_groups] == ["primary"]
