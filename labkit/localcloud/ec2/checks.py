@@ -43,6 +43,15 @@ def create_security_group(call: AwsCall) -> None:
         raise AwsError("InvalidVpcID.NotFound", f"The vpc ID '{vpc_id}' does not exist")
 
 
+def describe_vpcs(call: AwsCall) -> None:
+    # moto names the VPC as a Python set ("VpcID {'vpc-…'} does not exist."); a client that describes a
+    # VPC it deleted (Terraform's destroy, a script's wait) reads AWS's wording
+    vpcs = backends.ec2(call.account_id, call.region).vpcs
+    missing = [vpc_id for vpc_id in call.params.get("VpcIds") or [] if vpc_id not in vpcs]
+    if missing:
+        raise AwsError("InvalidVpcID.NotFound", f"The vpc ID '{missing[0]}' does not exist")
+
+
 def authorize_security_group_ingress(call: AwsCall) -> None:
     params = call.params
     group = backends.ec2(call.account_id, call.region).get_security_group_from_id(params.get("GroupId", ""))
@@ -76,5 +85,6 @@ def _same_rule(rule, protocol: str, permission: dict, cidr: str) -> bool:
 CHECKS = {
     "ModifyInstanceAttribute": modify_instance_attribute,
     "CreateSecurityGroup": create_security_group,
+    "DescribeVpcs": describe_vpcs,
     "AuthorizeSecurityGroupIngress": authorize_security_group_ingress,
 }
