@@ -33,6 +33,7 @@ def recorded_actions(local_cloud, tmp_path_factory) -> set[str]:
     return full_lab_run(local_cloud, tmp_path_factory).actions
 
 
+@pytest.mark.slow  # a whole lab or a sweep of every region: minutes (make test-slow)
 def test_every_action_of_a_full_run_is_in_the_policy(recorded_actions):
     assert {"ec2:RunInstances", "logs:PutMetricFilter", "athena:StartQueryExecution", "glue:GetTable",
             "s3:GetObject", "ec2:DeleteVpc"} <= recorded_actions  # the recording saw all four parts and teardown
@@ -41,6 +42,7 @@ def test_every_action_of_a_full_run_is_in_the_policy(recorded_actions):
     assert not missing, f"the lab calls actions the policy lacks: {sorted(missing)}"
 
 
+@pytest.mark.slow  # a whole lab or a sweep of every region: minutes (make test-slow)
 def test_the_policy_holds_no_action_the_lab_does_not_need(recorded_actions):
     """Least privilege: each action is called by the lab, or needed where a local run cannot show it
     (NOT_RECORDED), or used by the sweep (tests/sweep_on_plain_moto.py records those)."""

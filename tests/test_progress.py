@@ -48,6 +48,7 @@ def test_on_a_fresh_account_nothing_is_reached_and_each_says_what_is_missing(loc
     assert reached["alarm_was_in_alarm"].message == "No alarm named 'SSH rejects' (Part 3, Exercise 3.3)."
 
 
+@pytest.mark.slow  # a whole lab or a sweep of every region: minutes (make test-slow)
 def test_each_notebook_reaches_its_parts_milestones(local_cloud, tmp_path_factory):
     run = full_lab_run(local_cloud, tmp_path_factory)  # the session's one whole lab, read after each notebook
     expected: set[str] = set()
