@@ -28,3 +28,16 @@ def labkit_home_at(path) -> Iterator[None]:
             os.environ.pop("LABKIT_HOME")
         else:
             os.environ["LABKIT_HOME"] = saved
+
+
+def as_owner(patch, cloud: InProcessServer, region: str = "us-east-1") -> None:
+    """Point boto3 (and labkit.connect, pyathena) at `cloud`, signing as its owner, through `patch` (a
+    pytest MonkeyPatch: a test's own, or a module fixture's MonkeyPatch.context())."""
+    import boto3
+
+    for name, value in {"AWS_ENDPOINT_URL": cloud.endpoint, "AWS_DEFAULT_REGION": region,
+                        "LABKIT_HOME": str(cloud.home), **cloud.credentials.environment()}.items():
+        patch.setenv(name, value)
+    # A module fixture is set up before the per-test reset of boto3's default session, which may still hold
+    # an earlier module's local cloud credentials
+    patch.setattr(boto3, "DEFAULT_SESSION", None)

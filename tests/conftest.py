@@ -10,7 +10,7 @@ import pytest
 
 from labkit.localcloud.server import InProcessServer
 
-from .clouds import labkit_home_at, reset
+from .clouds import as_owner, labkit_home_at, reset
 
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -40,11 +40,7 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessS
 @pytest.fixture
 def local_env(local_cloud: InProcessServer, monkeypatch: pytest.MonkeyPatch) -> InProcessServer:
     """Point boto3 (and labkit.connect) at this module's local cloud, as its owner."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", local_cloud.endpoint)
-    monkeypatch.setenv("LABKIT_HOME", str(local_cloud.home))
-    for name, value in local_cloud.credentials.environment().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    as_owner(monkeypatch, local_cloud)
     return local_cloud
 
 

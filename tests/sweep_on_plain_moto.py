@@ -16,22 +16,11 @@ from labkit.cli import main
 from labkit.config import LabConfig
 from labkit.session import connect
 
+from .full_lab import RecordingSession
 from .labs import provision_part1
 from .test_sweep import SWEEP_ONLY
 
 REGIONS = ("eu-west-1", "us-west-2")
-
-
-class RecordingSession(boto3.Session):
-    calls: set[str] = set()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.events.register("before-call", self._record)
-
-    def _record(self, model, **_kwargs) -> None:
-        if action := aws_policy.iam_action(model.service_model.service_name, model.name):
-            RecordingSession.calls.add(action)
 
 
 @pytest.fixture

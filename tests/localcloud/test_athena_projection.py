@@ -23,6 +23,8 @@ from labkit.localcloud.athena.ddl import Column
 from labkit.localcloud.flowlogs.records import FIELD_CATALOG, FlowRecord, LogFormat, records_to_table
 from labkit.localcloud.flowlogs.s3_files import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter, window_start
 
+from ..clouds import as_owner
+
 REGION, BUCKET, RESULTS = "us-east-1", "central-logs", "projection-results"
 ACCOUNTS = ("111122223333", "444455556666")
 REGIONS = ("us-east-2,us-east-1,us-west-1,us-west-2,af-south-1,ap-east-1,ap-south-1,ap-northeast-3,ap-northeast-2,"
@@ -97,10 +99,7 @@ RECORDS = _records()
 @pytest.fixture(scope="module")
 def cursor(local_cloud):
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {"AWS_ENDPOINT_URL": local_cloud.endpoint, "AWS_DEFAULT_REGION": REGION,
-                            "LABKIT_HOME": str(local_cloud.home), **local_cloud.credentials.environment()}.items():
-            patch.setenv(name, value)
-        patch.setattr(boto3, "DEFAULT_SESSION", None)
+        as_owner(patch, local_cloud, REGION)
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
         s3.create_bucket(Bucket=RESULTS)

@@ -16,6 +16,8 @@ from labkit.localcloud.flowlogs.background import NetworkInterface, generate_bac
 from labkit.localcloud.flowlogs.records import FlowRecord, LogFormat, records_to_table
 from labkit.localcloud.flowlogs.s3_files import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter, window_start
 
+from ..clouds import as_owner
+
 ACCOUNT, REGION, BUCKET, RESULTS = "123456789012", "us-east-1", "walkthrough-flow-logs", "walkthrough-results"
 START = int(datetime(2024, 5, 6, 20, tzinfo=timezone.utc).timestamp())  # a Monday evening into Tuesday
 
@@ -43,12 +45,7 @@ RECORDS = _records().to_pylist()
 @pytest.fixture(scope="module")
 def cursor(local_cloud):
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {"AWS_ENDPOINT_URL": local_cloud.endpoint, "AWS_DEFAULT_REGION": REGION,
-                            "LABKIT_HOME": str(local_cloud.home), **local_cloud.credentials.environment()}.items():
-            patch.setenv(name, value)
-        # A module fixture is set up before the per-test reset of boto3's default session, which may still
-        # hold an earlier module's local cloud credentials
-        patch.setattr(boto3, "DEFAULT_SESSION", None)
+        as_owner(patch, local_cloud, REGION)
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
         s3.create_bucket(Bucket=RESULTS)

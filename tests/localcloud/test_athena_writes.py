@@ -16,6 +16,8 @@ import pytest
 from pyathena import connect
 from pyathena.error import OperationalError
 
+from ..clouds import as_owner
+
 wr = pytest.importorskip("awswrangler")  # a client tool: installed by `make venv-clients`
 
 REGION, DATA, RESULTS = "us-east-1", "writes-data", "writes-results"
@@ -30,10 +32,7 @@ FROM UNNEST(sequence(1, 40)) AS t(x)"""
 @pytest.fixture(scope="module")
 def env(local_cloud):
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {"AWS_ENDPOINT_URL": local_cloud.endpoint, "AWS_DEFAULT_REGION": REGION,
-                            "LABKIT_HOME": str(local_cloud.home), **local_cloud.credentials.environment()}.items():
-            patch.setenv(name, value)
-        patch.setattr(boto3, "DEFAULT_SESSION", None)
+        as_owner(patch, local_cloud, REGION)
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=DATA)
         s3.create_bucket(Bucket=RESULTS)
