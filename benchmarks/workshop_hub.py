@@ -19,10 +19,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "workshop"))
-from hub_driver import Hub, MemorySampler, leftover_processes, remove_learners, run_learners  # noqa: E402
+from hub_driver import (  # noqa: E402
+    Hub, MemorySampler, leftover_processes, reach_another_learners_cloud, remove_learners, run_learners)
 
 from labkit import grading  # noqa: E402
 
+CLOUD_TARGET_MIB = 250  # issue 12: each local cloud's resident memory at the end of a full lab
 LAB = ["01_flow_logs_setup", "02_generate_traffic", "03_monitoring_alerting", "04_data_analysis", "99_teardown"]
 
 
@@ -50,6 +52,7 @@ def main() -> int:
         sampler.start()
         learners = run_learners(hub, names, notebooks)
         lab_wall = time.monotonic() - started - hub_start
+        probe = reach_another_learners_cloud(hub, learners[0], learners[-1]) if len(learners) > 1 else None
     finally:
         sampler.done.set()
         remove_learners(hub, names)
@@ -63,7 +66,12 @@ def main() -> int:
           f"{max(l.spawn_s for l in learners):.1f} s; spawn + whole lab, all learners: {lab_wall:.1f} s")
     for learner in learners:
         detail = next((f"{row['notebook']}: {row['error']}" for row in learner.notebooks if row["status"] == "failed"), "")
-        print(f"  {learner.name:<16} {'green' if learner.green else 'RED':<5}  local cloud port {learner.cloud_port}  {detail}")
+        rss = f"{learner.cloud_rss_mib:.0f} MiB" if learner.cloud_rss_mib is not None else "gone"
+        print(f"  {learner.name:<16} {'green' if learner.green else 'RED':<5}  local cloud port {learner.cloud_port}, "
+              f"RSS at the end of the lab {rss} (target <= {CLOUD_TARGET_MIB})  {detail}")
+    if probe is not None:
+        print(f"{learners[0].name}'s keys at {learners[-1].name}'s cloud: {probe['refused'] or 'ANSWERED'}; "
+              f"{learners[-1].name}'s keys file readable: {probe['readable']}")
     print(f"{'notebook':<24} {'fastest s':>9} {'slowest s':>9}")
     for index, path in enumerate(notebooks):
         times = [learner.notebooks[index]["seconds"] for learner in learners if len(learner.notebooks) > index]
@@ -73,7 +81,8 @@ def main() -> int:
           f"({(peak['total'] - peak['hub'] - peak['proxy']) / args.users:.0f} MiB per learner beyond hub and proxy)")
     print("  by kind (each its own peak): " + ", ".join(f"{kind} {peak[kind]:.0f}" for kind in MemorySampler.KINDS))
     print(f"processes left from the workshop's venv: {left or 'none'}")
-    return 0 if all(learner.green for learner in learners) and not left else 1
+    refused = probe is None or (probe["refused"] == "InvalidAccessKeyId" and not probe["readable"])
+    return 0 if all(learner.green for learner in learners) and not left and refused else 1
 
 
 if __name__ == "__main__":

@@ -260,6 +260,7 @@ class LearnerRun:
     spawn_s: float = 0.0
     notebooks: list[dict[str, Any]] = field(default_factory=list)
     cloud_port: int | None = None
+    cloud_rss_mib: float | None = None  # the learner's local cloud at the end of their lab
 
     @property
     def green(self) -> bool:
@@ -281,11 +282,44 @@ def run_learners(hub: Hub, names: list[str], notebooks: list[Path], cell_timeout
             started = time.monotonic()
             result = server.run_notebook(nbformat.read(path, as_version=4), f"driver/{path.name}", cell_timeout_s)
             learner.notebooks.append({"notebook": path.stem, "seconds": time.monotonic() - started, **result})
-        learner.cloud_port = (hub.local_cloud(name) or {}).get("port")
+        cloud = hub.local_cloud(name) or {}
+        learner.cloud_port = cloud.get("port")
+        try:
+            learner.cloud_rss_mib = psutil.Process(cloud["pid"]).memory_info().rss / 2**20
+        except (KeyError, psutil.NoSuchProcess):
+            pass
         return learner
 
     with ThreadPoolExecutor(len(names)) as pool:
         return list(pool.map(run, names))
+
+
+def reach_another_learners_cloud(hub: Hub, learner: LearnerRun, other: LearnerRun) -> dict[str, Any]:
+    """From `learner`'s kernel, with their own keys: their own cloud's answer (the account), the error
+    code of `other`'s cloud to the same keys, and whether `other`'s keys file can be read."""
+    reply, outputs = LearnerServer(hub, learner.name).run_code(f"""
+import boto3, botocore.exceptions, json
+from labkit.localcloud.home import credentials
+mine = credentials().environment()
+keys = dict(aws_access_key_id=mine["AWS_ACCESS_KEY_ID"], aws_secret_access_key=mine["AWS_SECRET_ACCESS_KEY"])
+own = boto3.client("sts", endpoint_url="http://127.0.0.1:{learner.cloud_port}", region_name="us-east-1", **keys)
+other = boto3.client("s3", endpoint_url="http://127.0.0.1:{other.cloud_port}", region_name="us-east-1", **keys)
+try:
+    other.list_buckets()
+    refused = None
+except botocore.exceptions.ClientError as error:
+    refused = error.response["Error"]["Code"]
+try:
+    open("{hub.home(other.name)}/.labkit/credentials.json").read()
+    readable = True
+except PermissionError:
+    readable = False
+print(json.dumps({{"own": own.get_caller_identity()["Account"], "refused": refused, "readable": readable}}))
+""")
+    said = "".join(output.get("text", "") for output in outputs)
+    if reply["status"] != "ok":
+        raise RuntimeError(f"the probe failed in {learner.name}'s kernel: {outputs}")
+    return json.loads(said.strip().splitlines()[-1])
 
 
 def remove_learners(hub: Hub, names: list[str]) -> None:

@@ -11,17 +11,22 @@ import os
 
 from moto.athena.models import AthenaBackend
 from moto.cloudwatch.models import CloudWatchBackend
+from moto.core import utils as moto_utils
+from moto.core.base_backend import AccountSpecificBackend
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.ec2.models import instance_types
 from moto.ec2.models.flow_logs import FlowLogsBackend
+from moto.ec2.models.instance_types import InstanceTypeBackend
 from moto.ec2.models.instances import InstanceBackend
 from moto.ec2.models.vpcs import VPCBackend
 from moto.glue.models import GlueBackend
+from moto.iam import aws_managed_policies as iam_policies, models as iam_models
 from moto.logs.models import LogGroup, LogsBackend, LogStream
 from moto.s3.models import FakeKey
 from moto.sns.models import SNSBackend, Subscription
 from moto.sns.responses import SNSResponse
 
+from . import backends
 from .app import LocalCloudApp, MotoPatch
 from .athena import api as athena_api, checks as athena_checks, models as athena_models
 from .cloudwatch import checks as cloudwatch_checks, models as cloudwatch_models, responses as cloudwatch_responses
@@ -36,6 +41,14 @@ from .timing import AwsTiming
 from .sns import checks as sns_checks, models as sns_models, responses as sns_responses
 
 PATCHES = (
+    # moto: a new backend's regions without keeping its service's model a second time; models without their docs
+    MotoPatch(AccountSpecificBackend, "_generate_regions", backends.regions_listed_from_the_endpoints,
+              "(self, service_name)"),
+    MotoPatch(moto_utils, "_load_service_model", backends.models_without_documentation,
+              "(service_name, model_name)"),
+    # IAM: AWS's managed policies (moto's JSON text) let go unless moto is told to load them
+    MotoPatch(iam_models, "aws_managed_policies_data", backends.managed_policies_kept_only_if_loaded, "str"),
+    MotoPatch(iam_policies, "aws_managed_policies_data", backends.managed_policies_kept_only_if_loaded, "str"),
     # EC2: an instance's new security groups replace its network interface's; the default VPC as AWS makes it
     MotoPatch(InstanceBackend, "modify_instance_security_groups",
               ec2_models.modify_instance_groups_replaces_the_eni_groups, "(self, instance_id, new_group_id_list)"),
@@ -43,6 +56,10 @@ PATCHES = (
     # EC2: the instance-type offerings of a region read when first asked for, not every region's kept for good
     MotoPatch(instance_types, "INSTANCE_TYPE_OFFERINGS", ec2_models.offerings_read_per_region_on_first_use,
               "dict[str, dict[str, list]]"),
+    # EC2: the instance types' descriptions read when first asked for (DescribeInstanceTypes)
+    MotoPatch(instance_types, "INSTANCE_TYPES", ec2_models.instance_types_read_on_first_use,
+              "dict[str, dict[str, bool]]"),
+    MotoPatch(InstanceTypeBackend, "instance_types", ec2_models.instance_type_list_made_on_first_use, "list"),
     # Flow logs: AWS's LogFormat check, and S3 destinations with a folder
     MotoPatch(FlowLogsBackend, "create_flow_logs", flowlogs_models.create_flow_logs_as_aws_does,
               "(self, resource_type, resource_ids, traffic_type, deliver_logs_permission_arn, log_destination_type, "

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from hub_driver import Hub, LearnerServer, leftover_processes, remove_learners, run_learners  # noqa: E402
+from hub_driver import Hub, LearnerServer, leftover_processes, reach_another_learners_cloud, remove_learners, run_learners  # noqa: E402
 
 from labkit import grading  # noqa: E402
 
@@ -79,28 +79,8 @@ def test_every_learner_runs_the_whole_lab_in_their_own_server_on_their_own_cloud
 def test_a_learners_tools_cannot_reach_another_learners_cloud(workshop):
     hub, learners, _release = workshop
     ada, bob = learners
-    reply, outputs = LearnerServer(hub, ada.name).run_code(f"""
-import boto3, botocore.exceptions, json
-from labkit.localcloud.home import credentials
-mine = credentials().environment()
-keys = dict(aws_access_key_id=mine["AWS_ACCESS_KEY_ID"], aws_secret_access_key=mine["AWS_SECRET_ACCESS_KEY"])
-own = boto3.client("sts", endpoint_url="http://127.0.0.1:{ada.cloud_port}", region_name="us-east-1", **keys)
-other = boto3.client("s3", endpoint_url="http://127.0.0.1:{bob.cloud_port}", region_name="us-east-1", **keys)
-try:
-    other.list_buckets()
-    refused = None
-except botocore.exceptions.ClientError as error:
-    refused = error.response["Error"]["Code"]
-try:
-    open("{hub.home(bob.name)}/.labkit/credentials.json").read()
-    readable = True
-except PermissionError:
-    readable = False
-print(json.dumps({{"own": own.get_caller_identity()["Account"], "refused": refused, "readable": readable}}))
-""")
-    assert reply["status"] == "ok", outputs
-    said = "".join(output.get("text", "") for output in outputs)
-    assert '"refused": "InvalidAccessKeyId"' in said and '"readable": false' in said and '"own": "' in said
+    probe = reach_another_learners_cloud(hub, ada, bob)
+    assert probe["own"] and probe["refused"] == "InvalidAccessKeyId" and probe["readable"] is False
 
 
 def test_labkit_run_works_in_a_learners_server(workshop):

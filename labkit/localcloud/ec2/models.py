@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from xml.etree import ElementTree
 
+from moto.ec2.models import instance_types
+from moto.ec2.models.instance_types import InstanceType
 from moto.ec2.models.instances import Instance
 from moto.utilities.utils import load_resource
 
@@ -88,6 +90,44 @@ def _region_offerings(location_type: str, region: str) -> list[dict[str, Any]]:
     for offering in offerings:
         offering["LocationType"] = location_type
     return offerings
+
+
+def instance_types_read_on_first_use(instance_types: dict[str, dict[str, Any]]) -> Mapping[str, dict[str, Any]]:
+    """moto reads the description of every instance type when EC2 is first imported (900 of them, 10 MiB
+    kept for good, twice over in InstanceTypeBackend's list) for DescribeInstanceTypes alone, which the
+    lab does not call. The names are kept; the descriptions are read from moto's file when first asked for."""
+    return _InstanceTypes(tuple(instance_types))
+
+
+class _InstanceTypes(Mapping[str, dict[str, Any]]):
+    def __init__(self, names: tuple[str, ...]):
+        self.names = names
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        return _instance_type_descriptions()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@functools.cache
+def _instance_type_descriptions() -> dict[str, dict[str, Any]]:
+    return load_resource("ec2/resources/instance_types.json")
+
+
+def instance_type_list_made_on_first_use(_instance_types: list[InstanceType]) -> property:
+    """InstanceTypeBackend's list of every instance type (see `instance_types_read_on_first_use`)."""
+    return property(lambda _backend: _instance_type_list())
+
+
+@functools.cache
+def _instance_type_list() -> list[InstanceType]:
+    return [InstanceType(name) for name in instance_types.INSTANCE_TYPES]
+
+
 class InstanceBoot:
     """After RunInstances, with AWS's timing: an instance is `pending` for `instance_pending_s` (moto makes
     it `running` at once), then `running` while it boots, its sshd listening `sshd_boot_s` later
