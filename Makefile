@@ -84,7 +84,7 @@ workshop-venv: workshop/node_modules/.bin/configurable-http-proxy
 workshop/node_modules/.bin/configurable-http-proxy:
 	npm install --prefix workshop --no-save --no-fund --no-audit configurable-http-proxy@5
 
-# The hub for real, with two learners running the whole lab (as root: it makes Unix accounts). Not in `make test`.
+# The hub for real, with four learners running the whole lab (as root: it makes Unix accounts). Not in `make test`.
 workshop-test: workshop-venv
 	$(WORKSHOP_VENV)/bin/python -m pytest workshop/tests -p no:cacheprovider
 

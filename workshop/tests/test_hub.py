@@ -1,7 +1,8 @@
 """The workshop's JupyterHub, for real (`make workshop-test`: as root, with .venv-workshop and the proxy
-from npm): two learners, Unix accounts of their own, each runs the whole lab in their own server through
-the hub, each on a local cloud of their own; one learner's tools are refused by the other's cloud, and
-`labkit run` works in a learner's server (no checkout there). Nothing is left running or on the host."""
+from npm): four learners at once (what this 2-core machine is to carry), Unix accounts of their own, each
+runs the whole lab in their own server through the hub, each on a local cloud of their own; one learner's
+tools are refused by another's cloud, and `labkit run` works in a learner's server (no checkout there).
+Nothing is left running or on the host."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from hub_driver import Hub, LearnerServer, leftover_processes, reach_another_learners_cloud, remove_learners, run_learners  # noqa: E402
+from hub_driver import (  # noqa: E402
+    Hub, LearnerServer, leftover_processes, reach_another_learners_cloud, remove_learners, run_learners)
 
 from labkit import grading  # noqa: E402
 
@@ -26,7 +28,7 @@ VENV = ROOT / ".venv-workshop"
 LAB = [ROOT / "notebooks" / name for name in ("01_flow_logs_setup.ipynb", "02_generate_traffic.ipynb",
                                               "03_monitoring_alerting.ipynb", "04_data_analysis.ipynb",
                                               "99_teardown.ipynb")]
-LEARNERS = ["labkit-ada", "labkit-bob"]
+LEARNERS = ["labkit-ada", "labkit-bob", "labkit-cy", "labkit-dee"]
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the hub makes Unix accounts: run as root")
 
 
@@ -78,8 +80,7 @@ def test_every_learner_runs_the_whole_lab_in_their_own_server_on_their_own_cloud
 
 def test_a_learners_tools_cannot_reach_another_learners_cloud(workshop):
     hub, learners, _release = workshop
-    ada, bob = learners
-    probe = reach_another_learners_cloud(hub, ada, bob)
+    probe = reach_another_learners_cloud(hub, learners[0], learners[-1])
     assert probe["own"] and probe["refused"] == "InvalidAccessKeyId" and probe["readable"] is False
 
 
