@@ -1,4 +1,4 @@
-"""Lab resources the tests build the way the notebooks do (Parts 1 and 2)."""
+"""Lab resources the tests build the way the notebooks do (Parts 1 and 2), and an Athena table over them."""
 
 from __future__ import annotations
 
@@ -35,3 +35,25 @@ def provision_part2(lab) -> traffic.Part2:
     http = traffic.ensure_security_group(lab, vpc_id, lab.config.http_group_name, "HTTP only", [
         {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     return traffic.Part2(traffic.ensure_server(lab, SubnetId=subnet_id, SecurityGroupIds=[ssh]), ssh, http)
+
+
+def ssh_accepted_then_rejected(lab) -> traffic.Part2:
+    """Part 2 as the walkthrough runs it: SSH accepted with the SSH group, then rejected after the swap to
+    the HTTP-only group (the server is left with that group)."""
+    part2 = provision_part2(lab)
+    traffic.attempt_connection(lab, part2.server, 22)
+    traffic.replace_security_groups(lab, part2.server.instance_id, [part2.http_group])
+    traffic.attempt_connection(lab, part2.server, 22, timeout_s=2)
+    return part2
+
+
+def flow_log_table(table: str, bucket: str, folder: str) -> tuple[str, str]:
+    """Athena DDL for a table over the bucket's flow-log files, partitioned by day, and the partition of
+    one day's folder (`YYYY/MM/DD`)."""
+    prefix = f"s3://{bucket}/AWSLogs/123456789012/vpcflowlogs/us-east-1/"
+    return (f"""CREATE EXTERNAL TABLE {table} (
+  version int, account_id string, interface_id string, srcaddr string, dstaddr string, srcport int, dstport int,
+  protocol bigint, packets bigint, bytes bigint, start bigint, `end` bigint, action string, log_status string)
+PARTITIONED BY (day string) ROW FORMAT DELIMITED FIELDS TERMINATED BY ' '
+LOCATION '{prefix}' TBLPROPERTIES ("skip.header.line.count"="1")""",
+            f"ALTER TABLE {table} ADD PARTITION (day='{folder}') LOCATION '{prefix}{folder}/'")

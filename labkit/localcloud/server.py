@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+import pyarrow
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -55,8 +56,6 @@ class _WithoutPandas:
 def serve_forever(port: int | None = None) -> None:
     """Run the local cloud in this process until SIGTERM/SIGINT; record it in the state file."""
     sys.meta_path.insert(0, _WithoutPandas)
-    import pyarrow
-
     # Arrow's own allocator (mimalloc) keeps what the records' tables freed for reuse (up to 15 MiB
     # measured); the system's gives it back (an RSS 11 MiB lower at the end of a lab, bench_memory.py)
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())

@@ -12,25 +12,20 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 
 from labkit import analysis, monitoring, records, traffic
 from labkit.config import LabConfig
 from labkit.session import connect
 
-from ..labs import provision_part2
+from ..clouds import as_owner
+from ..labs import flow_log_table, ssh_accepted_then_rejected
 
 AWS = Path(sys.executable).parent / "aws"
 LABKIT = Path(sys.executable).parent / "labkit"
 pytestmark = pytest.mark.skipif(not AWS.exists(), reason="the AWS CLI is not installed: run `make venv-clients`")
 
 REGION, RESULTS = "us-east-1", "cli-athena-results"
-TABLE = """CREATE EXTERNAL TABLE cli_flow_logs (
-  version int, account_id string, interface_id string, srcaddr string, dstaddr string, srcport int, dstport int,
-  protocol bigint, packets bigint, bytes bigint, start bigint, `end` bigint, action string, log_status string)
-PARTITIONED BY (day string) ROW FORMAT DELIMITED FIELDS TERMINATED BY ' '
-LOCATION 's3://{bucket}/AWSLogs/123456789012/vpcflowlogs/us-east-1/' TBLPROPERTIES ("skip.header.line.count"="1")"""
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +33,9 @@ def lab(local_cloud):
     """Parts 1 to 3 the way the notebooks make them: the SSH accepted, rejected after the swap, accepted
     again; the rejected-SSH metric filter and its alarm."""
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {"AWS_ENDPOINT_URL": local_cloud.endpoint, "AWS_DEFAULT_REGION": REGION,
-                            "LABKIT_HOME": str(local_cloud.home), **local_cloud.credentials.environment()}.items():
-            patch.setenv(name, value)
-        patch.setattr(boto3, "DEFAULT_SESSION", None)
+        as_owner(patch, local_cloud, REGION)
         lab = connect(LabConfig.resolve(run_id="cli"))
-        part2 = provision_part2(lab)
-        traffic.attempt_connection(lab, part2.server, 22)
-        traffic.replace_security_groups(lab, part2.server.instance_id, [part2.http_group])
-        traffic.attempt_connection(lab, part2.server, 22, timeout_s=2)
+        part2 = ssh_accepted_then_rejected(lab)
         traffic.replace_security_groups(lab, part2.server.instance_id, [part2.ssh_group])
         config = lab.config
         monitoring.ensure_metric_filter(lab, config.metric_filter_name, monitoring.SSH_REJECT_PATTERN, [
@@ -116,10 +105,7 @@ def test_logs_insights_start_query_and_get_query_results(lab, aws):
 
 def test_athena_ddl_partition_and_query_through_start_query_execution(lab, aws):
     (day,) = analysis.flow_log_days(lab, lab.bucket)
-    folder = day.strftime("%Y/%m/%d")
-    for sql in (TABLE.format(bucket=lab.bucket),
-                f"ALTER TABLE cli_flow_logs ADD PARTITION (day='{folder}') LOCATION "
-                f"'s3://{lab.bucket}/AWSLogs/123456789012/vpcflowlogs/us-east-1/{folder}/'",
+    for sql in (*flow_log_table("cli_flow_logs", lab.bucket, day.strftime("%Y/%m/%d")),
                 "SELECT action, count(*) AS attempts FROM cli_flow_logs WHERE dstport = 22 "
                 "GROUP BY action ORDER BY action"):
         execution_id = aws("athena", "start-query-execution", "--query-string", sql, "--query-execution-context",

@@ -5,23 +5,18 @@ approaches are tested in tests/localcloud/test_athena_writes.py."""
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
-from labkit import analysis, records, traffic
+from labkit import analysis, records
 from labkit.config import LabConfig
 from labkit.session import connect
 
-from ..labs import provision_part2
+from ..clouds import as_owner
+from ..labs import flow_log_table, ssh_accepted_then_rejected
 
 wr = pytest.importorskip("awswrangler")  # a client tool: installed by `make venv-clients`
 
 REGION, RESULTS = "us-east-1", "wrangler-athena-results"
-TABLE = """CREATE EXTERNAL TABLE wr_flow_logs (
-  version int, account_id string, interface_id string, srcaddr string, dstaddr string, srcport int, dstport int,
-  protocol bigint, packets bigint, bytes bigint, start bigint, `end` bigint, action string, log_status string)
-PARTITIONED BY (day string) ROW FORMAT DELIMITED FIELDS TERMINATED BY ' '
-LOCATION 's3://{bucket}/AWSLogs/123456789012/vpcflowlogs/us-east-1/' TBLPROPERTIES ("skip.header.line.count"="1")"""
 
 
 @pytest.fixture(scope="module")
@@ -29,21 +24,12 @@ def lab(local_cloud):
     """Parts 1 and 2 (SSH accepted, then rejected after the swap) and the table over the S3 files, its
     day's partition added, made through awswrangler as its user would."""
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {"AWS_ENDPOINT_URL": local_cloud.endpoint, "AWS_DEFAULT_REGION": REGION,
-                            "LABKIT_HOME": str(local_cloud.home), **local_cloud.credentials.environment()}.items():
-            patch.setenv(name, value)
-        patch.setattr(boto3, "DEFAULT_SESSION", None)
+        as_owner(patch, local_cloud, REGION)
         lab = connect(LabConfig.resolve(run_id="wrangler"))
-        part2 = provision_part2(lab)
-        traffic.attempt_connection(lab, part2.server, 22)
-        traffic.replace_security_groups(lab, part2.server.instance_id, [part2.http_group])
-        traffic.attempt_connection(lab, part2.server, 22, timeout_s=2)
+        ssh_accepted_then_rejected(lab)
         lab.client("s3").create_bucket(Bucket=RESULTS)
         (day,) = analysis.flow_log_days(lab, lab.bucket)
-        folder = day.strftime("%Y/%m/%d")
-        for sql in (TABLE.format(bucket=lab.bucket),
-                    f"ALTER TABLE wr_flow_logs ADD PARTITION (day='{folder}') LOCATION "
-                    f"'s3://{lab.bucket}/AWSLogs/123456789012/vpcflowlogs/us-east-1/{folder}/'"):
+        for sql in flow_log_table("wr_flow_logs", lab.bucket, day.strftime("%Y/%m/%d")):
             wr.athena.start_query_execution(sql, database="default", s3_output=f"s3://{RESULTS}/", wait=True)
         yield lab
 

@@ -24,6 +24,8 @@ from labkit.localcloud.flowlogs.background import NetworkInterface, generate_bac
 from labkit.localcloud.flowlogs.records import FIELD_CATALOG, FlowRecord, LogFormat, records_to_table
 from labkit.localcloud.flowlogs.s3_files import DeliveryOptions, S3Destination, S3FlowLog, S3FlowLogWriter, window_start
 
+from ..clouds import as_owner
+
 ACCOUNT, REGION, BUCKET, RESULTS = "123456789012", "us-east-1", "flow-logs", "athena-results"
 # The column order of docs/aws-behaviour.md, "Tables for flow logs".
 V5_FIELDS = tuple(name for name, spec in FIELD_CATALOG.items() if spec.version <= 5)
@@ -78,11 +80,8 @@ DAYS = sorted({row["date"] for row in ROWS})
 
 @pytest.fixture(scope="module")
 def athena_env(local_cloud):
-    env = {"AWS_ENDPOINT_URL": local_cloud.endpoint, "AWS_DEFAULT_REGION": REGION, "LABKIT_HOME": str(local_cloud.home),
-           **local_cloud.credentials.environment()}
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
+        as_owner(patch, local_cloud, REGION)
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
         s3.create_bucket(Bucket=RESULTS)
